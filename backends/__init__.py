@@ -1,0 +1,1 @@
+"""backends: one interface, several simulators (evsim\x27s own event engine, Brian2)."""

@@ -1,0 +1,1 @@
+"""evsim: the command line and package metadata."""

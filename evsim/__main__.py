@@ -1,0 +1,5 @@
+import sys
+
+from evsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``evsim`` command: ``add_parser(subparsers)`` and ``run(args) -> exit status``."""

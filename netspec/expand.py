@@ -1,0 +1,499 @@
+"""Expanding a netlist into flat arrays: per-neuron parameters and state, per-synapse
+(pre, post, weight, delay) for each projection.
+
+Everything is vectorised NumPy and reproducible from the seed (see :mod:`netspec.rng`).
+Neuron indices are global (populations concatenated in the order written) and int32.
+A value that is the same for every element is a zero-stride broadcast view, so a constant
+weight or delay costs no memory per synapse; use ``np.ascontiguousarray`` to own a copy.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import registry
+from . import spec as S
+from .errors import Location, NetlistError, Problem, Problems
+from .memory import check_fits
+from .rng import stream
+from .units import TIME, format_quantity
+
+
+@dataclass
+class PopulationArrays:
+    name: str
+    model: str
+    offset: int                    # global index of neuron 0
+    size: int
+    params: dict                   # name -> float64 array (size,)
+    init: dict                     # state name -> float64 array (size,)
+    spike_times: np.ndarray | None = None   # sources: sorted by (time, id)
+    spike_ids: np.ndarray | None = None     # local ids, int32
+
+
+@dataclass
+class SynapseArrays:
+    name: str
+    pre: np.ndarray                # global source index, int32
+    post: np.ndarray               # global target index, int32
+    weight: np.ndarray             # float64 (float32 with precision: single)
+    delay: np.ndarray              # seconds, same dtype as weight
+    port: str
+    pre_pops: tuple
+    post_pops: tuple
+    loc: Location = field(default=Location("<unknown>"), repr=False)
+
+    @property
+    def size(self) -> int:
+        return int(self.pre.size)
+
+    def nbytes(self) -> int:
+        """Bytes held per this projection (broadcast constants count nothing)."""
+        return sum(a.nbytes if a.strides and a.strides[0] else 0 for a in (self.pre, self.post, self.weight, self.delay))
+
+
+@dataclass
+class Expanded:
+    netlist: S.Netlist
+    populations: dict              # name -> PopulationArrays
+    projections: list              # SynapseArrays, in netlist order
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations.values())
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.size for p in self.projections)
+
+    def delay_ranges(self) -> dict:
+        return {p.name: (float(p.delay.min()), float(p.delay.max())) for p in self.projections if p.size}
+
+    def delay_range(self) -> tuple[float, float] | None:
+        rs = list(self.delay_ranges().values())
+        if not rs:
+            return None
+        return min(r[0] for r in rs), max(r[1] for r in rs)
+
+    def population_of(self, index: int) -> str:
+        for pop in self.populations.values():
+            if pop.offset <= index < pop.offset + pop.size:
+                return pop.name
+        raise IndexError(index)
+
+
+def expand(netlist: S.Netlist, check_memory: bool = True) -> Expanded:
+    """Flat arrays of a checked netlist. Raises NetlistError (with locations) for problems
+    only visible once values are drawn or read from files."""
+    if check_memory:
+        check_fits(netlist)
+    problems = Problems()
+    offsets = netlist.population_offsets()
+    dtype = np.float32 if netlist.precision == "single" else np.float64
+    pops = {}
+    for name, pop in netlist.populations.items():
+        pops[name] = _population(netlist, pop, offsets[name], problems)
+    problems.raise_if_any()
+    projs = []
+    for proj in netlist.projections:
+        arr = _projection(netlist, proj, pops, dtype, problems)
+        if arr is not None:
+            projs.append(arr)
+    problems.raise_if_any()
+    out = Expanded(netlist, pops, projs)
+    from .graph import zero_delay_cycle_problems
+
+    for loc, msg in zero_delay_cycle_problems(netlist.populations, netlist.projections, out.delay_ranges()):
+        problems.add(loc, msg)
+    problems.raise_if_any()
+    return out
+
+
+# ----------------------------------------------------------------------------- values
+def draw(v, n: int, rng_label: tuple, seed: int, what: str, problems: Problems, dtype=np.float64,
+         columns: dict | None = None) -> np.ndarray | None:
+    """``n`` values of a value spec as an array (a broadcast view for constants)."""
+    if isinstance(v, S.Const):
+        return np.broadcast_to(np.asarray(v.value, dtype=dtype), (n,))
+    if isinstance(v, S.Uniform):
+        if v.low == v.high:
+            return np.broadcast_to(np.asarray(v.low, dtype=dtype), (n,))
+        return stream(seed, *rng_label).uniform(v.low, v.high, n).astype(dtype, copy=False)
+    if isinstance(v, S.Normal):
+        return _normal(v, n, stream(seed, *rng_label)).astype(dtype, copy=False)
+    if isinstance(v, S.Values):
+        if len(v.values) != n:
+            problems.add(v.loc, f"{what}: wrong number of values (expected {n}, got {len(v.values)})")
+            return None
+        return np.asarray(v.values, dtype=dtype)
+    if isinstance(v, S.FromFile):
+        arr = read_array(v.path, v.key, v.loc, what, problems)
+        if arr is None:
+            return None
+        if arr.shape != (n,):
+            problems.add(v.loc, f"{what}: file {os.path.basename(v.path)} holds {arr.size} values "
+                                f"(expected {n}, one per element)")
+            return None
+        return (arr * v.scale).astype(dtype, copy=False)
+    if isinstance(v, S.Ternary):
+        r = stream(seed, *rng_label).choice(3, size=n, p=list(v.p)).astype(np.int8)
+        return (np.asarray([-v.value, 0.0, v.value], dtype=dtype))[r]
+    if isinstance(v, S.Column):
+        if columns is None or v.name not in columns:
+            have = ", ".join(sorted(columns or {})) or "none"
+            problems.add(v.loc, f"{what}: the connection file has no column {v.name!r} (it has: {have})")
+            return None
+        return (np.asarray(columns[v.name], dtype=np.float64) * v.scale).astype(dtype, copy=False)
+    raise TypeError(v)
+
+
+def _normal(v: S.Normal, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Normal draws; those outside [min, max] are drawn again (truncated normal)."""
+    out = rng.normal(v.mean, v.std, n) if v.std > 0 else np.full(n, v.mean)
+    lo = -np.inf if v.min is None else v.min
+    hi = np.inf if v.max is None else v.max
+    bad = np.flatnonzero((out < lo) | (out > hi))
+    while bad.size:
+        out[bad] = rng.normal(v.mean, v.std, bad.size)
+        bad = bad[(out[bad] < lo) | (out[bad] > hi)]
+    return out
+
+
+def read_array(path: str, key: str | None, loc: Location, what: str, problems: Problems):
+    """One numeric array from .npy, .npz (key) or .csv (column key)."""
+    name = os.path.basename(path)
+    try:
+        ext = os.path.splitext(path)[1].lower()
+        if ext == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if key not in z.files:
+                    problems.add(loc, f"{what}: {name} has no array {key!r} (it has: {', '.join(z.files) or 'none'})")
+                    return None
+                arr = z[key]
+        else:
+            cols = read_csv(path)
+            if key not in cols:
+                problems.add(loc, f"{what}: {name} has no column {key!r} (it has: {', '.join(cols) or 'none'})")
+                return None
+            arr = cols[key]
+    except (OSError, ValueError) as exc:
+        problems.add(loc, f"{what}: cannot read {name} ({exc})")
+        return None
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1:
+        problems.add(loc, f"{what}: {name}: expected a 1-d numeric array (got {arr.dtype} with shape {arr.shape})")
+        return None
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        problems.add(loc, f"{what}: {name} holds non-finite values")
+        return None
+    return arr
+
+
+def read_csv(path: str) -> dict:
+    """Columns of a CSV file with a header row, as float arrays."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(line for line in fh if line.strip() and not line.lstrip().startswith("#")))
+    if not rows:
+        return {}
+    header = [h.strip() for h in rows[0]]
+    body = rows[1:]
+    out = {}
+    for j, h in enumerate(header):
+        try:
+            out[h] = np.asarray([float(r[j]) for r in body], dtype=np.float64)
+        except (ValueError, IndexError):
+            raise ValueError(f"column {h!r} is not numeric on every row") from None
+    return out
+
+
+def read_columns(path: str, loc: Location, what: str, problems: Problems) -> dict | None:
+    name = os.path.basename(path)
+    try:
+        if path.lower().endswith(".npz"):
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        return read_csv(path)
+    except (OSError, ValueError) as exc:
+        problems.add(loc, f"{what}: cannot read {name} ({exc})")
+        return None
+
+
+# ----------------------------------------------------------------------------- populations
+def _population(netlist, pop: S.Population, offset: int, problems: Problems) -> PopulationArrays:
+    model = registry.get(pop.model)
+    params = {}
+    for key, v in pop.params.items():
+        arr = draw(v, pop.size, ("population", pop.name, "params", key), netlist.seed,
+                   f"{pop.name}.params.{key}", problems)
+        if arr is None:
+            continue
+        par = model.params[key]
+        lo, hi = par.bounds_si()
+        bad = (arr < lo) | (arr > hi)
+        if par.open_min:
+            bad |= arr == lo
+        if par.open_max:
+            bad |= arr == hi
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            problems.add(v.loc, f"{pop.name}.params.{key}[{i}] out of range ({par.bound_problem(float(arr[i]))}, "
+                                f"got {format_quantity(float(arr[i]), par.dim)})")
+        params[key] = arr
+    for c in model.constraints:
+        if c.lhs in params and c.rhs in params:
+            ok = c.holds(params[c.lhs], params[c.rhs])
+            if not np.all(ok):
+                i = int(np.flatnonzero(~np.asarray(ok))[0])
+                problems.add(pop.params[c.lhs].loc, f"population {pop.name!r}: {c.lhs} must be {c.op} {c.rhs} "
+                                                   f"(neuron {i} has {c.lhs} = {params[c.lhs][i]!r}, "
+                                                   f"{c.rhs} = {params[c.rhs][i]!r})")
+    init = {}
+    for key, var in model.state.items():
+        if key in pop.init:
+            arr = draw(pop.init[key], pop.size, ("population", pop.name, "init", key), netlist.seed,
+                       f"{pop.name}.init.{key}", problems)
+        elif var.default_from is not None:
+            arr = params.get(var.default_from)
+        else:
+            arr = np.broadcast_to(np.asarray(var.default_si(), dtype=np.float64), (pop.size,))
+        if arr is not None:
+            init[key] = arr
+    times = ids = None
+    if pop.spikes is not None:
+        times, ids = _spikes(pop, problems)
+    return PopulationArrays(pop.name, pop.model, offset, pop.size, params, init, times, ids)
+
+
+def _spikes(pop: S.Population, problems: Problems):
+    sp = pop.spikes
+    if isinstance(sp, S.SpikeList):
+        times = np.asarray(sp.times, dtype=np.float64)
+        ids = np.asarray(sp.ids, dtype=np.int64)
+    else:
+        cols = read_columns(sp.path, sp.loc, f"{pop.name}.spikes", problems)
+        if cols is None:
+            return None, None
+        tkey = next((k for k in ("times", "time", "t") if k in cols), None)
+        ikey = next((k for k in ("ids", "id", "i", "neuron") if k in cols), None)
+        if tkey is None or ikey is None:
+            problems.add(sp.loc, f"{pop.name}.spikes: {os.path.basename(sp.path)} needs arrays/columns 'times' "
+                                 f"and 'ids' (it has: {', '.join(cols)})")
+            return None, None
+        times = np.asarray(cols[tkey], dtype=np.float64) * sp.scale
+        ids = np.asarray(cols[ikey])
+        if times.shape != ids.shape or times.ndim != 1:
+            problems.add(sp.loc, f"{pop.name}.spikes: times and ids differ in shape ({times.shape}, {ids.shape})")
+            return None, None
+        if ids.size and (ids.dtype.kind == "f" and np.any(ids != np.round(ids))):
+            problems.add(sp.loc, f"{pop.name}.spikes: ids must be whole numbers")
+            return None, None
+        ids = ids.astype(np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= pop.size):
+            problems.add(sp.loc, f"{pop.name}.spikes: ids out of range (expected 0 <= id < {pop.size}, "
+                                 f"got {int(ids.min())} .. {int(ids.max())})")
+            return None, None
+        if times.size and (not np.all(np.isfinite(times)) or times.min() < 0):
+            problems.add(sp.loc, f"{pop.name}.spikes: spike times must be >= 0 and finite")
+            return None, None
+    order = np.lexsort((ids, times))
+    return times[order], ids[order].astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- projections
+def _projection(netlist, proj: S.Projection, pops: dict, dtype, problems: Problems):
+    seed = netlist.seed
+    pre_offsets = np.concatenate([[0], np.cumsum([pops[n].size for n in proj.pre])])
+    post_offsets = np.concatenate([[0], np.cumsum([pops[n].size for n in proj.post])])
+    n_pre, n_post = int(pre_offsets[-1]), int(post_offsets[-1])
+    # global index of each local index, as arrays of per-population offsets
+    pre_global = _global_map([pops[n].offset for n in proj.pre], pre_offsets)
+    post_global = _global_map([pops[n].offset for n in proj.post], post_offsets)
+    c = proj.connect
+    columns = None
+    if c.rule == "file":
+        columns = read_columns(c.path, c.loc, f"{proj.name}: connect", problems)
+        if columns is None:
+            return None
+        if "pre" not in columns or "post" not in columns:
+            problems.add(c.loc, f"{proj.name}: connection file {os.path.basename(c.path)} needs 'pre' and 'post' "
+                                f"(it has: {', '.join(columns)})")
+            return None
+    local = _connect(c, n_pre, n_post, pre_global, post_global, stream(seed, "projection", proj.name, "connect"),
+                     columns, proj.name, problems)
+    if local is None:
+        return None
+    lpre, lpost = local
+    pre = pre_global(lpre)
+    post = post_global(lpost)
+    n = int(pre.size)
+    weight = draw(proj.weight, n, ("projection", proj.name, "weight"), seed, f"{proj.name}: weight",
+                  problems, dtype, columns)
+    delay = draw(proj.delay, n, ("projection", proj.name, "delay"), seed, f"{proj.name}: delay",
+                 problems, dtype, columns)
+    if weight is None or delay is None:
+        return None
+    if n:
+        dmin = float(delay.min())
+        if dmin < 0:
+            problems.add(proj.delay.loc, f"{proj.name}: delay must be >= 0 (got {format_quantity(dmin, TIME)})")
+            return None
+        t = netlist.time
+        if t.mode == S.GRID:
+            small = (delay > 0) & (delay < t.dt)
+            if small.any():
+                bad = float(delay[np.flatnonzero(small)[0]])
+                problems.add(proj.delay.loc, f"{proj.name}: delay below dt in grid mode (expected 0 or >= dt = "
+                                             f"{format_quantity(t.dt, TIME)}, got {format_quantity(bad, TIME)})")
+                return None
+        if not np.all(np.isfinite(weight)):
+            problems.add(proj.weight.loc, f"{proj.name}: weights must be finite")
+            return None
+    return SynapseArrays(proj.name, pre, post, weight, delay, proj.port, proj.pre, proj.post, proj.loc)
+
+
+def _global_map(pop_offsets, local_offsets):
+    """A function from local indices (into the concatenated populations) to global ones."""
+    pop_offsets = np.asarray(pop_offsets, dtype=np.int64)
+    local_offsets = np.asarray(local_offsets, dtype=np.int64)
+    if len(pop_offsets) == 1:
+        return lambda idx: (np.asarray(idx, dtype=np.int64) + pop_offsets[0]).astype(np.int32)
+    shift = pop_offsets - local_offsets[:-1]
+
+    def f(idx):
+        idx = np.asarray(idx, dtype=np.int64)
+        which = np.searchsorted(local_offsets[1:], idx, side="right")
+        return (idx + shift[which]).astype(np.int32)
+
+    return f
+
+
+def _connect(c: S.Connect, n_pre, n_post, pre_global, post_global, rng, columns, name, problems):
+    """Local (pre, post) index arrays of a rule."""
+    if c.rule == "all_to_all":
+        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        return _drop_self(pre, post, c, pre_global, post_global)
+    if c.rule == "one_to_one":
+        idx = np.arange(n_pre, dtype=np.int64)
+        return _drop_self(idx, idx.copy(), c, pre_global, post_global)
+    if c.rule == "probability":
+        flat = _bernoulli_positions(rng, n_pre * n_post, c.p)
+        return _drop_self(flat // n_post, flat % n_post, c, pre_global, post_global)
+    if c.rule == "in_degree":
+        post, pre = _fixed_degree(rng, n_post, n_pre, c.k, c.multapses,
+                                  _self_position(c, post_global, pre_global, n_post, n_pre))
+        return pre, post
+    if c.rule == "out_degree":
+        return _fixed_degree(rng, n_pre, n_post, c.k, c.multapses,
+                             _self_position(c, pre_global, post_global, n_pre, n_post))
+    if c.rule == "pairs":
+        pre = np.asarray(c.pre, dtype=np.int64)
+        post = np.asarray(c.post, dtype=np.int64)
+        return _drop_self(pre, post, c, pre_global, post_global)
+    if c.rule == "file":
+        pre, post = columns["pre"], columns["post"]
+        for key, arr, n in (("pre", pre, n_pre), ("post", post, n_post)):
+            if arr.ndim != 1 or (arr.dtype.kind == "f" and np.any(arr != np.round(arr))):
+                problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers")
+                return None
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                problems.add(c.loc, f"{name}: connection file column {key!r} out of range "
+                                    f"(expected 0 <= {key} < {n}, got {int(arr.min())} .. {int(arr.max())})")
+                return None
+        if pre.shape != post.shape:
+            problems.add(c.loc, f"{name}: connection file columns pre and post differ in length")
+            return None
+        pre = pre.astype(np.int64)
+        post = post.astype(np.int64)
+        if not c.allow_self and np.any(pre_global(pre) == post_global(post)):
+            problems.add(c.loc, f"{name}: connection file connects a neuron to itself, and allow_self is false")
+            return None
+        return pre, post
+    raise AssertionError(c.rule)
+
+
+def _drop_self(pre, post, c, pre_global, post_global):
+    if c.allow_self:
+        return pre, post
+    keep = pre_global(pre) != post_global(post)
+    return pre[keep], post[keep]
+
+
+def _bernoulli_positions(rng, total: int, p: float) -> np.ndarray:
+    """Sorted positions in [0, total) each chosen independently with probability p.
+
+    Gaps between chosen positions are geometric, so the cost follows the number chosen,
+    not ``total`` (which can be 10^10 for a large network)."""
+    if total == 0 or p <= 0:
+        return np.empty(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(total, dtype=np.int64)
+    chunks = []
+    last = -1
+    expected = total * p
+    while True:
+        m = int(expected + 5 * math.sqrt(expected) + 64)
+        gaps = rng.geometric(p, size=m).astype(np.int64)
+        pos = last + np.cumsum(gaps)
+        if pos[-1] >= total:
+            chunks.append(pos[: np.searchsorted(pos, total)])
+            break
+        chunks.append(pos)
+        last = int(pos[-1])
+        expected = (total - last) * p
+    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def _self_position(c, own_global, other_global, n_own, n_other):
+    """For each 'own' element, its local index on the 'other' side if it is the same neuron
+    (and autapses are off), else -1; None when no element meets itself."""
+    if c.allow_self or n_other == 0 or n_own == 0:
+        return None
+    own = own_global(np.arange(n_own))
+    other = other_global(np.arange(n_other))
+    order = np.argsort(other, kind="stable")
+    pos = np.minimum(np.searchsorted(other[order], own), n_other - 1)
+    hit = other[order][pos] == own
+    if not hit.any():
+        return None
+    out = np.full(n_own, -1, dtype=np.int64)
+    out[hit] = order[pos[hit]]
+    return out
+
+
+def _fixed_degree(rng, n_own, n_other, k, multapses, self_pos):
+    """Each of ``n_own`` elements picks ``k`` partners among ``n_other``: (own, other) arrays.
+
+    Without multapses the k partners are distinct; ``self_pos`` excludes each element's own
+    index on the other side (no autapses)."""
+    own = np.repeat(np.arange(n_own, dtype=np.int64), k)
+    if k == 0 or n_own == 0:
+        return own, np.empty(0, dtype=np.int64)
+    has_self = np.zeros(n_own, dtype=bool) if self_pos is None else self_pos >= 0
+    avail = (n_other - has_self).astype(np.int64)          # partners each row may choose from
+    if not multapses and k * 3 >= n_other and n_own * n_other <= 50_000_000:
+        # dense choice: the first k of a random order, with each row's own index ordered last
+        keys = rng.random((n_own, n_other))
+        if has_self.any():
+            keys[np.flatnonzero(has_self), self_pos[has_self]] = 2.0
+        return own, np.argsort(keys, axis=1)[:, :k].reshape(-1).astype(np.int64)
+    high = np.broadcast_to(avail[:, None], (n_own, k))
+    other = rng.integers(0, high)
+    if not multapses:
+        while True:
+            other.sort(axis=1)
+            dup = np.zeros(other.shape, dtype=bool)
+            dup[:, 1:] = other[:, 1:] == other[:, :-1]
+            if not dup.any():
+                break
+            other[dup] = rng.integers(0, high[dup])
+    if has_self.any():
+        # rows with an own index drew from n_other - 1 values: step over that index
+        sp = self_pos[:, None]
+        other = np.where((sp >= 0) & (other >= sp), other + 1, other)
+    return own, other.reshape(-1).astype(np.int64)

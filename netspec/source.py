@@ -1,0 +1,151 @@
+"""Reading YAML with the source location of every key and value.
+
+The loader builds plain Python data (dict, list, str, int, float, bool, None) and, beside it,
+a table from each node's path (a tuple of keys and list indices) to where it was written.
+Only YAML's safe core types are accepted: a netlist never constructs Python objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from .errors import Location, NetlistError, Problem
+
+#: A path into a document: mapping keys (str) and list indices (int).
+Path = tuple
+
+MAX_NODES = 2_000_000  # guards against alias bombs ("billion laughs")
+
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+@dataclass
+class Located:
+    """Data from one or more YAML sources and the location of each of its nodes."""
+
+    data: object
+    value_locs: dict = field(default_factory=dict)   # path -> Location of the value
+    key_locs: dict = field(default_factory=dict)     # path -> Location of the mapping key
+
+    def loc(self, path: Path, default: Location | None = None) -> Location:
+        """Where the value at ``path`` was written (the nearest written ancestor if not)."""
+        path = tuple(path)
+        while True:
+            if path in self.value_locs:
+                return self.value_locs[path]
+            if not path:
+                return default or Location("<unknown>")
+            path = path[:-1]
+
+    def key_loc(self, path: Path) -> Location:
+        """Where the key of the entry at ``path`` was written."""
+        return self.key_locs.get(tuple(path)) or self.loc(path)
+
+
+def _mark(filename: str, mark) -> Location:
+    return Location(filename, mark.line + 1, mark.column + 1)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def parse(text: str, filename: str) -> Located:
+    """Parses YAML text into a :class:`Located` document; raises NetlistError on bad YAML."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _mark(filename, mark) if mark else Location(filename)
+        what = exc.problem or exc.context or "invalid YAML"
+        raise NetlistError(Problem(loc, f"YAML syntax error: {what}")) from None
+    except yaml.YAMLError as exc:
+        raise NetlistError(Problem(Location(filename), f"YAML syntax error: {exc}")) from None
+    finally:
+        loader.dispose()
+    doc = Located(None)
+    if node is None:
+        doc.data = {}
+        doc.value_locs[()] = Location(filename, 1, 1)
+        return doc
+    problems: list[Problem] = []
+    counter = [0]
+    doc.data = _convert(node, (), filename, doc, problems, counter, loader)
+    if problems:
+        raise NetlistError(problems)
+    return doc
+
+
+def _convert(node, path, filename, doc, problems, counter, loader):
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        loc = _mark(filename, node.start_mark)
+        problems.append(Problem(loc, f"document too large (more than {MAX_NODES} nodes, expanded aliases included)"))
+        raise NetlistError(problems)
+    loc = _mark(filename, node.start_mark)
+    doc.value_locs[path] = loc
+    if node.tag not in _SAFE_TAGS:
+        problems.append(Problem(loc, f"unsupported YAML tag (expected plain YAML data, got tag {node.tag!r})"))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        out = {}
+        for key_node, value_node in node.value:
+            key_loc = _mark(filename, key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(key_loc, "mapping key must be a plain name (got a mapping or list)"))
+                continue
+            key = loader.construct_object(key_node)
+            if isinstance(key, bool) or key is None:
+                key = key_node.value  # `yes:`, `on:`, `null:` are names here, not booleans
+            if not isinstance(key, (str, int, float)):
+                problems.append(Problem(key_loc, f"mapping key must be a plain name (got {key_node.value!r})"))
+                continue
+            if key in out:
+                first = doc.key_locs.get(path + (key,))
+                problems.append(Problem(key_loc, f"duplicate key {key!r} (first given at {first})"))
+                continue
+            doc.key_locs[path + (key,)] = key_loc
+            out[key] = _convert(value_node, path + (key,), filename, doc, problems, counter, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, path + (i,), filename, doc, problems, counter, loader)
+                for i, item in enumerate(node.value)]
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, float) and value != value:
+        problems.append(Problem(loc, "not a number (got .nan)"))
+    return value
+
+
+def load_file(path: str, display_name: str | None = None) -> Located:
+    """Reads and parses a YAML file; a missing or unreadable file is a NetlistError."""
+    name = display_name or str(path)
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise NetlistError(Problem(Location(name), "file not found")) from None
+    except IsADirectoryError:
+        raise NetlistError(Problem(Location(name), "is a directory, not a netlist file")) from None
+    except UnicodeDecodeError as exc:
+        raise NetlistError(Problem(Location(name), f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+    except OSError as exc:
+        raise NetlistError(Problem(Location(name), f"cannot read file ({exc.strerror})")) from None
+    return parse(text, name)
+
+
+def walk(data, path=()):
+    """Yields (path, value) for every node, depth first, the root included."""
+    yield path, data
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from walk(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from walk(v, path + (i,))

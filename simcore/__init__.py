@@ -1,0 +1,1 @@
+"""simcore: the compiled event-driven engine of evsim."""

@@ -1,0 +1,194 @@
+"""lif_exp: leaky integrate-and-fire neuron with exponentially decaying synaptic currents.
+
+    tau_m   dv/dt     = e_l - v + i_exc + i_inh + i_bias      (v held at v_reset while refractory)
+    tau_exc di_exc/dt = -i_exc                                (keeps decaying while refractory)
+    tau_inh di_inh/dt = -i_inh
+    spike when v crosses v_th from below; then v <- v_reset for t_ref
+    an input of weight w on port exc (inh) adds w to i_exc (i_inh)
+
+Currents are written in volts, as in Brette et al.'s CUBA benchmark in Brian2 (a current I
+into a membrane of resistance R is R*I here); with e_l = 0, v_th = 1 this is the
+dimensionless form of the EventProp papers. Between inputs the state is propagated exactly
+(Rotter & Diesmann 1999): with u = v_inf = e_l + i_bias, e_x = exp(-h/tau_x),
+
+    v(h) = u + (v0 - u) e_m + sum_s i_s0 P_s(h),
+    P_s(h) = tau_s/(tau_s - tau_m) (e_s - e_m) = (h/tau_m) e_m phi1(h (tau_s - tau_m)/(tau_s tau_m)),
+
+the second form (phi1(x) = expm1(x)/x) being used when tau_s is close to tau_m.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from netspec.model_spec import NEURON, Constraint, ModelSpec, Param, Port, StateVar
+
+MODEL = ModelSpec(
+    name="lif_exp",
+    kind=NEURON,
+    doc="leaky integrate-and-fire, exponential synaptic currents (excitatory and inhibitory ports)",
+    params={
+        "tau_m": Param("second", "10 ms", "membrane time constant", min=0, open_min=True, typical=("0.1 ms", "1 s")),
+        "tau_exc": Param("second", "2 ms", "excitatory current time constant", min=0, open_min=True,
+                         typical=("0.01 ms", "1 s")),
+        "tau_inh": Param("second", "2 ms", "inhibitory current time constant", min=0, open_min=True,
+                         typical=("0.01 ms", "1 s")),
+        "e_l": Param("volt", "-70 mV", "resting potential", typical=("-2 V", "2 V")),
+        "v_th": Param("volt", "-55 mV", "threshold", typical=("-2 V", "2 V")),
+        "v_reset": Param("volt", "-70 mV", "reset potential", typical=("-2 V", "2 V")),
+        "t_ref": Param("second", "2 ms", "refractory period", min=0, typical=("0 ms", "100 ms")),
+        "i_bias": Param("volt", "0 V", "constant input (v relaxes to e_l + i_bias)", typical=("-2 V", "2 V")),
+    },
+    state={
+        "v": StateVar("volt", default_from="e_l", doc="membrane potential"),
+        "i_exc": StateVar("volt", 0.0, doc="excitatory synaptic current (in volts)"),
+        "i_inh": StateVar("volt", 0.0, doc="inhibitory synaptic current (in volts)"),
+    },
+    ports={"exc": Port("volt", "adds w to i_exc"), "inh": Port("volt", "adds w to i_inh")},
+    default_port="exc",
+    constraints=(Constraint("v_reset", "<", "v_th", "a reset at or above threshold would fire forever"),),
+)
+
+#: the engine's per-neuron columns, in kernel order: parameters, then derive()'s constants
+COLUMNS = ("tau_m", "tau_exc", "tau_inh", "e_l", "v_th", "v_reset", "t_ref", "i_bias",
+           "inv_tm", "inv_te", "inv_ti", "k_e", "k_i", "v_inf")
+TAU_M, TAU_E, TAU_I, E_L, V_TH, V_RESET, T_REF, I_BIAS, INV_TM, INV_TE, INV_TI, K_E, K_I, V_INF = range(14)
+V, IE, II = range(3)
+
+# |k| above this: tau_s so close to tau_m that k (e_s - e_m) would lose digits; use phi1
+NEAR = 1e3
+
+
+def derive(p: dict) -> dict:
+    """Per-neuron constants the kernels use (arrays like the parameters)."""
+    tm, te, ti = p["tau_m"], p["tau_exc"], p["tau_inh"]
+    with np.errstate(divide="ignore"):
+        k_e = np.where(te == tm, np.inf, te / (te - tm))
+        k_i = np.where(ti == tm, np.inf, ti / (ti - tm))
+    return {"inv_tm": 1.0 / tm, "inv_te": 1.0 / te, "inv_ti": 1.0 / ti, "k_e": k_e, "k_i": k_i,
+            "v_inf": p["e_l"] + p["i_bias"]}
+
+
+@njit(cache=True)
+def _phi1(x):
+    if abs(x) < 1e-5:
+        return 1.0 + x * (0.5 + x / 6.0)
+    return math.expm1(x) / x
+
+
+@njit(cache=True)
+def _psc(h, e_m, e_s, k, inv_tm, tau_s, tau_m):
+    """P_s(h): the voltage a unit current of time constant tau_s adds over h from v = 0."""
+    if abs(k) < NEAR:
+        return k * (e_s - e_m)
+    return h * inv_tm * e_m * _phi1(h * (tau_s - tau_m) / (tau_s * tau_m))
+
+
+@njit(cache=True)
+def advance(s, p, i, t0, t1, ref_until):
+    """State of neuron i from t0 to t1 with no input; v held until ref_until."""
+    h = t1 - t0
+    if h <= 0.0:
+        return
+    ie = s[i, IE]
+    ii = s[i, II]
+    if ref_until > t0:
+        # refractory part: v stays at its reset value while the currents decay
+        hr = min(ref_until, t1) - t0
+        if ie != 0.0:
+            ie *= math.exp(-hr * p[i, INV_TE])
+        if ii != 0.0:
+            ii *= math.exp(-hr * p[i, INV_TI])
+        h -= hr
+        if h <= 0.0:
+            s[i, IE] = ie
+            s[i, II] = ii
+            return
+    e_m = math.exp(-h * p[i, INV_TM])
+    v_inf = p[i, V_INF]
+    v = v_inf + (s[i, V] - v_inf) * e_m
+    if ie != 0.0:
+        e_e = math.exp(-h * p[i, INV_TE])
+        v += ie * _psc(h, e_m, e_e, p[i, K_E], p[i, INV_TM], p[i, TAU_E], p[i, TAU_M])
+        ie *= e_e
+    if ii != 0.0:
+        e_i = math.exp(-h * p[i, INV_TI])
+        v += ii * _psc(h, e_m, e_i, p[i, K_I], p[i, INV_TM], p[i, TAU_I], p[i, TAU_M])
+        ii *= e_i
+    s[i, V] = v
+    s[i, IE] = ie
+    s[i, II] = ii
+
+
+@njit(cache=True)
+def threshold_terms(s, p, i, rate, a, b):
+    """v(x) - v_th as sum_k (a_k + b_k x) exp(-rate_k x), x the time since the state's time;
+    returns the number of terms. (Particular solution of a current i_s0: i_s0 k_s e^{-x/tau_s}.)"""
+    v_inf = p[i, V_INF]
+    rate[0] = 0.0
+    a[0] = v_inf - p[i, V_TH]
+    b[0] = 0.0
+    rate[1] = p[i, INV_TM]
+    a[1] = s[i, V] - v_inf
+    b[1] = 0.0
+    n = 2
+    ie = s[i, IE]
+    ii = s[i, II]
+    if ie != 0.0:
+        k = p[i, K_E]
+        if math.isinf(k):
+            b[1] += ie * p[i, INV_TM]          # tau_exc == tau_m: a t e^{-t/tau_m} term
+        else:
+            rate[n] = p[i, INV_TE]
+            a[n] = ie * k
+            b[n] = 0.0
+            a[1] -= ie * k
+            n += 1
+    if ii != 0.0:
+        k = p[i, K_I]
+        if math.isinf(k):
+            b[1] += ii * p[i, INV_TM]
+        elif n == 3 and rate[2] == p[i, INV_TI]:
+            a[2] += ii * k                     # same time constant as i_exc: one term
+            a[1] -= ii * k
+        else:
+            rate[n] = p[i, INV_TI]
+            a[n] = ii * k
+            b[n] = 0.0
+            a[1] -= ii * k
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def apply_input(s, p, i, port, w, refractory):
+    if port == 0:
+        s[i, IE] += w
+    else:
+        s[i, II] += w
+
+
+@njit(cache=True)
+def reset(s, p, i):
+    """Applies the reset; returns the refractory period."""
+    s[i, V] = p[i, V_RESET]
+    return p[i, T_REF]
+
+
+#: inputs change currents, not v: no threshold test right after an input
+JUMPS_ON_INPUT = False
+
+BRIAN2 = {
+    "equations": """
+dv/dt = (e_l - v + i_exc + i_inh + i_bias) / tau_m : volt (unless refractory)
+di_exc/dt = -i_exc / tau_exc : volt
+di_inh/dt = -i_inh / tau_inh : volt
+""",
+    "threshold": "v > v_th",
+    "reset": "v = v_reset",
+    "refractory": "t_ref",
+    "on_pre": {"exc": "i_exc_post += w", "inh": "i_inh_post += w"},
+    "method": "exact",
+}
