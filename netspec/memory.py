@@ -62,8 +62,11 @@ def _file_rows(path: str) -> float:
         if path.lower().endswith(".npz"):
             with zipfile.ZipFile(path) as z:
                 with z.open("pre.npy") as fh:
+                    # the array header only (public numpy API), not the data
                     version = np.lib.format.read_magic(fh)
-                    shape, _, _ = np.lib.format._read_array_header(fh, version)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape = read(fh)[0]
                     return float(shape[0]) if shape else 0.0
         return os.path.getsize(path) / 8.0  # a CSV row holds at least "a,b\n"
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
