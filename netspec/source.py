@@ -57,9 +57,14 @@ class _Loader(yaml.SafeLoader):
 
 def parse(text: str, filename: str) -> Located:
     """Parses YAML text into a :class:`Located` document; raises NetlistError on bad YAML."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses non-printable characters here already
+    except yaml.reader.ReaderError as exc:
+        raise NetlistError(Problem(_position(filename, text, exc.position), f"YAML syntax error: {_reader_what(exc)}")) from None
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        raise NetlistError(Problem(_position(filename, text, exc.position), f"YAML syntax error: {_reader_what(exc)}")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _mark(filename, mark) if mark else Location(filename)
@@ -80,6 +85,21 @@ def parse(text: str, filename: str) -> Located:
     if problems:
         raise NetlistError(problems)
     return doc
+
+
+def _position(filename: str, text: str, index: int) -> Location:
+    """The line and column of character ``index`` of ``text``."""
+    before = text[:index]
+    line = before.count("\n") + 1
+    return Location(filename, line, index - (before.rfind("\n") + 1) + 1)
+
+
+def _reader_what(exc) -> str:
+    if isinstance(exc.character, int):
+        char = f"#x{exc.character:04x}"
+    else:
+        char = repr(exc.character)
+    return f"{exc.reason} (got character {char})"
 
 
 def _convert(node, path, filename, doc, problems, counter, loader):
