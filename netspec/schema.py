@@ -312,7 +312,7 @@ STATE_RECORD = Struct({
     "vars": ListOf(Text(), min_items=1),
     "neurons": Either((Text(enum=("all",)), ListOf(Integer(min=0))), doc="indices, or all"),
     "every": Quantity(unit="second", doc="sampling interval (default dt in grid mode, 0.1 ms in exact mode)"),
-})
+}, required=("vars",))
 
 RECORD = Struct({
     "spikes": Either((Text(enum=("all", "none")), ListOf(Text())), doc="populations whose spikes are kept"),
