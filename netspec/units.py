@@ -92,6 +92,10 @@ _QUANTITY = re.compile(rf"^\s*(?P<num>{_NUMBER}|[+-]?inf)\s*\*?\s*(?P<unit>.*?)\
 _FACTOR = re.compile(r"^(?P<sym>[A-Za-zµμΩ%]+|1)(?:\s*(?:\^|\*\*)\s*(?P<exp>[+-]?\d+))?$")
 
 
+#: largest power a unit may be raised to ('s^2', 'm^-3'); larger ones are surely typos
+MAX_POWER = 12
+
+
 class UnitError(ValueError):
     """A quantity or unit string that cannot be read; the message says why."""
 
@@ -117,6 +121,8 @@ def parse_unit(text: str) -> tuple[Dim, Fraction]:
             raise UnitError(f"cannot read unit {text!r}")
         d, s = _symbol(m.group("sym"), text)
         e = int(m.group("exp") or 1) * sign
+        if abs(e) > MAX_POWER:
+            raise UnitError(f"unit power out of range in {text!r} (expected -{MAX_POWER} to {MAX_POWER}, got {e})")
         dim = dim * (d ** e)
         scale = scale * (s ** e)
         sign = 1
@@ -155,12 +161,29 @@ def parse_quantity(text: str) -> tuple[float, Dim, bool]:
     if num.lstrip("+-") == "inf":
         value = math.copysign(math.inf, -1.0 if num.startswith("-") else 1.0)
         return value, dim, bool(unit)
-    exact = Fraction(num.replace("_", "")) * scale
+    digits = num.replace("_", "")
+    mantissa, _, exponent = digits.lower().partition("e")
+    if len(mantissa) > 1000 or len(exponent) > 12:
+        raise UnitError(f"cannot read {_short(text)!r}: the number has too many digits")
+    negative = mantissa.startswith("-")
+    if exponent and abs(int(exponent)) > 1000 + len(mantissa):
+        # so far out that no unit brings it back into the range of a double (and computing
+        # 10**exponent exactly would take forever)
+        if int(exponent) > 0 and Fraction(mantissa) != 0:
+            raise UnitError(f"{_short(text)!r} is too large for a double")
+        return (-0.0 if negative else 0.0), dim, bool(unit.strip())
+    exact = Fraction(digits) * scale
     try:
         value = float(exact)
     except OverflowError:
-        raise UnitError(f"{text!r} is too large for a double") from None
+        raise UnitError(f"{_short(text)!r} is too large for a double") from None
+    if value == 0 and negative:
+        value = -0.0  # '-0 ms' reads as -0.0, as the literal -0.0 does
     return value, dim, bool(unit.strip())
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # The units a dumped netlist writes for each dimension, with the prefixes it may use.
@@ -200,13 +223,17 @@ def format_quantity(value: float, dim: Dim) -> str | float | int:
 
 def _shortest(value: float, exp: int, unit: str) -> str | None:
     """The shortest '<mantissa> <unit>' that reads back as exactly ``value``."""
-    scaled = float(Fraction(value) / Fraction(10) ** exp)
+    try:
+        scaled = float(Fraction(value) / Fraction(10) ** exp)
+    except OverflowError:
+        return None  # too large for this prefix
     for digits in range(1, 18):
         mantissa = f"{scaled:.{digits}g}"
         if "e" in mantissa:
             continue
         text = f"{mantissa} {unit}"
-        if parse_quantity(text)[0] == value:
+        back = parse_quantity(text)[0]
+        if back == value and math.copysign(1.0, back) == math.copysign(1.0, value):
             return text
     return None
 
