@@ -4,7 +4,8 @@
 Everything is vectorised NumPy and reproducible from the seed (see :mod:`netspec.rng`).
 Neuron indices are global (populations concatenated in the order written) and int32.
 A value that is the same for every element is a zero-stride broadcast view, so a constant
-weight or delay costs no memory per synapse; use ``np.ascontiguousarray`` to own a copy.
+weight or delay costs no memory per synapse. Arrays that are broadcast views or shared (a
+state initialised from a parameter) are read-only; ``np.array(a)`` gives a writable copy.
 """
 from __future__ import annotations
 
@@ -147,7 +148,16 @@ def draw(v, n: int, rng_label: tuple, seed: int, what: str, problems: Problems, 
             have = ", ".join(sorted(columns or {})) or "none"
             problems.add(v.loc, f"{what}: the connection file has no column {v.name!r} (it has: {have})")
             return None
-        return (np.asarray(columns[v.name], dtype=np.float64) * v.scale).astype(dtype, copy=False)
+        col = np.asarray(columns[v.name])
+        if col.dtype.kind not in "iuf" or col.ndim != 1:
+            problems.add(v.loc, f"{what}: column {v.name!r} of the connection file must be 1-d numbers "
+                                f"(got {col.dtype} with shape {col.shape})")
+            return None
+        if col.size != n:
+            problems.add(v.loc, f"{what}: column {v.name!r} of the connection file holds {col.size} values "
+                                f"(expected {n}, one per synapse)")
+            return None
+        return (col.astype(np.float64) * v.scale).astype(dtype, copy=False)
     raise TypeError(v)
 
 
@@ -259,6 +269,9 @@ def _population(netlist, pop: S.Population, offset: int, problems: Problems) -> 
                        f"{pop.name}.init.{key}", problems)
         elif var.default_from is not None:
             arr = params.get(var.default_from)
+            if arr is not None:  # the parameter's values, read-only: writing the state must not change them
+                arr = arr.view()
+                arr.flags.writeable = False
         else:
             arr = np.broadcast_to(np.asarray(var.default_si(), dtype=np.float64), (pop.size,))
         if arr is not None:
@@ -284,8 +297,13 @@ def _spikes(pop: S.Population, problems: Problems):
             problems.add(sp.loc, f"{pop.name}.spikes: {os.path.basename(sp.path)} needs arrays/columns 'times' "
                                  f"and 'ids' (it has: {', '.join(cols)})")
             return None, None
-        times = np.asarray(cols[tkey], dtype=np.float64) * sp.scale
+        times = np.asarray(cols[tkey])
         ids = np.asarray(cols[ikey])
+        if times.dtype.kind not in "iuf" or ids.dtype.kind not in "iuf":
+            problems.add(sp.loc, f"{pop.name}.spikes: {os.path.basename(sp.path)}: times and ids must be numbers "
+                                 f"(got {times.dtype} and {ids.dtype})")
+            return None, None
+        times = times.astype(np.float64) * sp.scale
         if times.shape != ids.shape or times.ndim != 1:
             problems.add(sp.loc, f"{pop.name}.spikes: times and ids differ in shape ({times.shape}, {ids.shape})")
             return None, None
@@ -331,13 +349,20 @@ def _projection(netlist, proj: S.Projection, pops: dict, dtype, problems: Proble
     pre = pre_global(lpre)
     post = post_global(lpost)
     n = int(pre.size)
-    weight = draw(proj.weight, n, ("projection", proj.name, "weight"), seed, f"{proj.name}: weight",
-                  problems, dtype, columns)
-    delay = draw(proj.delay, n, ("projection", proj.name, "delay"), seed, f"{proj.name}: delay",
-                 problems, dtype, columns)
+    with np.errstate(over="ignore"):  # a value too large for single precision becomes inf: refused below
+        weight = draw(proj.weight, n, ("projection", proj.name, "weight"), seed, f"{proj.name}: weight",
+                      problems, dtype, columns)
+        delay = draw(proj.delay, n, ("projection", proj.name, "delay"), seed, f"{proj.name}: delay",
+                     problems, dtype, columns)
     if weight is None or delay is None:
         return None
     if n:
+        for what, arr, v in (("weight", weight, proj.weight), ("delay", delay, proj.delay)):
+            if not np.all(np.isfinite(arr)):
+                bad = arr[np.flatnonzero(~np.isfinite(arr))[0]]
+                problems.add(v.loc, f"{proj.name}: {what}s must be finite"
+                                    f"{' in single precision' if dtype == np.float32 else ''} (got {bad})")
+                return None
         dmin = float(delay.min())
         if dmin < 0:
             problems.add(proj.delay.loc, f"{proj.name}: delay must be >= 0 (got {format_quantity(dmin, TIME)})")
@@ -350,9 +375,6 @@ def _projection(netlist, proj: S.Projection, pops: dict, dtype, problems: Proble
                 problems.add(proj.delay.loc, f"{proj.name}: delay below dt in grid mode (expected 0 or >= dt = "
                                              f"{format_quantity(t.dt, TIME)}, got {format_quantity(bad, TIME)})")
                 return None
-        if not np.all(np.isfinite(weight)):
-            problems.add(proj.weight.loc, f"{proj.name}: weights must be finite")
-            return None
     return SynapseArrays(proj.name, pre, post, weight, delay, proj.port, proj.pre, proj.post, proj.loc)
 
 
@@ -398,7 +420,8 @@ def _connect(c: S.Connect, n_pre, n_post, pre_global, post_global, rng, columns,
     if c.rule == "file":
         pre, post = columns["pre"], columns["post"]
         for key, arr, n in (("pre", pre, n_pre), ("post", post, n_post)):
-            if arr.ndim != 1 or (arr.dtype.kind == "f" and np.any(arr != np.round(arr))):
+            if (arr.ndim != 1 or arr.dtype.kind not in "iuf"
+                    or (arr.dtype.kind == "f" and np.any(arr != np.round(arr)))):
                 problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers")
                 return None
             if arr.size and (arr.min() < 0 or arr.max() >= n):
@@ -466,6 +489,10 @@ def _self_position(c, own_global, other_global, n_own, n_other):
     return out
 
 
+#: elements of the random-key matrix drawn at once by the dense fixed-degree choice
+DENSE_BLOCK = 1 << 22
+
+
 def _fixed_degree(rng, n_own, n_other, k, multapses, self_pos):
     """Each of ``n_own`` elements picks ``k`` partners among ``n_other``: (own, other) arrays.
 
@@ -476,22 +503,36 @@ def _fixed_degree(rng, n_own, n_other, k, multapses, self_pos):
         return own, np.empty(0, dtype=np.int64)
     has_self = np.zeros(n_own, dtype=bool) if self_pos is None else self_pos >= 0
     avail = (n_other - has_self).astype(np.int64)          # partners each row may choose from
-    if not multapses and k * 3 >= n_other and n_own * n_other <= 50_000_000:
-        # dense choice: the first k of a random order, with each row's own index ordered last
-        keys = rng.random((n_own, n_other))
-        if has_self.any():
-            keys[np.flatnonzero(has_self), self_pos[has_self]] = 2.0
-        return own, np.argsort(keys, axis=1)[:, :k].reshape(-1).astype(np.int64)
+    if not multapses and k * 3 >= n_other:
+        # dense choice: the first k of a random order, with each row's own index ordered last.
+        # Rows go in blocks to bound the temporaries; the draws are the same as in one block.
+        out = np.empty((n_own, k), dtype=np.int64)
+        rows = max(1, DENSE_BLOCK // n_other)
+        for start in range(0, n_own, rows):
+            stop = min(n_own, start + rows)
+            keys = rng.random((stop - start, n_other))
+            mine = np.flatnonzero(has_self[start:stop])
+            if mine.size:
+                keys[mine, self_pos[start:stop][mine]] = 2.0
+            out[start:stop] = np.argsort(keys, axis=1)[:, :k]
+        return own, out.reshape(-1)
     high = np.broadcast_to(avail[:, None], (n_own, k))
     other = rng.integers(0, high)
     if not multapses:
+        # k < n_other / 3 here, so few rows hold a repeat and few rounds redraw them
+        other.sort(axis=1)
+        rows = np.arange(n_own)
         while True:
-            other.sort(axis=1)
-            dup = np.zeros(other.shape, dtype=bool)
-            dup[:, 1:] = other[:, 1:] == other[:, :-1]
-            if not dup.any():
+            sub = other[rows]
+            dup = np.zeros(sub.shape, dtype=bool)
+            dup[:, 1:] = sub[:, 1:] == sub[:, :-1]
+            hit = dup.any(axis=1)
+            if not hit.any():
                 break
-            other[dup] = rng.integers(0, high[dup])
+            rows, sub, dup = rows[hit], sub[hit], dup[hit]
+            sub[dup] = rng.integers(0, high[rows][dup])
+            sub.sort(axis=1)
+            other[rows] = sub
     if has_self.any():
         # rows with an own index drew from n_other - 1 values: step over that index
         sp = self_pos[:, None]

@@ -159,7 +159,9 @@ def apply_overrides(doc: Located, overrides) -> Located:
                 ok = False
                 break
             if step not in _keys(node):
-                node[step] = {}
+                node[step] = {}  # a new section: its problems point at this override
+                doc.value_locs[tuple(path) + (step,)] = loc
+                doc.key_locs[tuple(path) + (step,)] = loc
             path.append(step)
             node = node[step]
         if not ok:
@@ -260,6 +262,9 @@ class _Builder:
         # name -> (model, size) of every population whose model and size are fine, even if
         # something else in it is wrong: projections and records are checked against these
         self.known: dict = {}
+        # every population name written (its entry may be wrong): an unknown name is one not here
+        pops = doc.data.get("populations") if isinstance(doc.data, dict) else None
+        self.pop_names: dict = pops if isinstance(pops, dict) else {}
 
     def loc(self, *path):
         return self.doc.loc(path)
@@ -301,6 +306,10 @@ class _Builder:
             pop = self._population(name, fields, origin, time)
             if pop is not None:
                 out[name] = pop
+        total = sum(size for _, size in self.known.values())
+        if total > MAX_NEURONS:
+            self.problems.add(self.loc("populations"), f"too many neurons in all (expected at most {MAX_NEURONS}, "
+                                                       f"the limit of int32 neuron indices, got {total})")
         return out
 
     def _resolve_like(self, raw, shape_ok, name, chain):
@@ -555,9 +564,9 @@ class _Builder:
         for j, n in enumerate(items):
             loc = self.doc.loc(path if isinstance(raw, str) else path + (j,))
             if n not in self.known:
-                if n not in self.doc.data.get("populations", {}):
+                if n not in self.pop_names:
                     self.problems.add(loc, f"{what} names an unknown population {n!r}"
-                                      + did_you_mean(n, self.doc.data.get("populations", {})))
+                                      + did_you_mean(n, self.pop_names))
                 ok = False
         if len(set(items)) != len(items):
             self.problems.add(self.doc.loc(path), f"{what} lists a population twice")
@@ -575,7 +584,7 @@ class _Builder:
         n_pre = sum(self.known[n][1] for n in pre) if pre else None
         n_post = sum(self.known[n][1] for n in post) if post else None
         port, wdim = (self._port(f, base, post, name) if post else (None, None))
-        connect = self._connect(base, f["connect"], n_pre, n_post, set(pre or ()) & set(post or ()))
+        connect = self._connect(base, f["connect"], n_pre, n_post, set(pre or ()) & set(post or ()), pre, post)
         from_file = connect is not None and connect.rule == "file"
         weight = None
         if wdim is not None:
@@ -637,11 +646,13 @@ class _Builder:
         lo = rng[0]
         if lo < 0:
             self.problems.add(delay.loc, f"{name}: delay must be >= 0 (got {_q(lo, TIME)})")
+        elif rng[1] == math.inf and not isinstance(delay, S.Normal):
+            self.problems.add(delay.loc, f"{name}: delay must be finite (got {_q(rng[1], TIME)})")
         elif time is not None and time.mode == S.GRID and 0 < lo < time.dt:
             self.problems.add(delay.loc, f"{name}: delay below dt in grid mode (expected 0 or >= dt = {_q(time.dt, TIME)}, "
                                          f"got {_q(lo, TIME)})")
 
-    def _connect(self, base, raw, n_pre, n_post, overlap):
+    def _connect(self, base, raw, n_pre, n_post, overlap, pre_names=None, post_names=None):
         p = self.problems
         path = base + ("connect",)
         loc = self.doc.loc(path)
@@ -695,6 +706,11 @@ class _Builder:
                     p.add(self.doc.loc(path + (rule, j)), f"pairs[{j}] out of range (expected source < {n_pre} "
                                                           f"and target < {n_post}, got {pair})")
                     return None
+                if (not allow_self and overlap
+                        and self._neuron(pre_names, pair[0]) == self._neuron(post_names, pair[1])):
+                    p.add(self.doc.loc(path + (rule, j)), f"pairs[{j}] connects a neuron to itself, and "
+                                                          f"allow_self is false (got {pair})")
+                    return None
                 pre.append(pair[0])
                 post.append(pair[1])
             return S.Connect(rule, pre=tuple(pre), post=tuple(post), **kw)
@@ -708,6 +724,15 @@ class _Builder:
                 return None
             return S.Connect(rule, path=fpath, **kw)
         raise AssertionError(rule)
+
+    def _neuron(self, names, index):
+        """(population, local id) of ``index`` into the concatenated populations ``names``."""
+        for n in names:
+            size = self.known[n][1]
+            if index < size:
+                return n, index
+            index -= size
+        return None, index
 
     # ------------------------------------------------------------------ record
     def record(self, raw, pops, time):
@@ -724,17 +749,17 @@ class _Builder:
             for j, n in enumerate(spikes):
                 if n in pops:
                     spk.append(n)
-                elif n not in self.doc.data.get("populations", {}):
+                elif n not in self.pop_names:
                     p.add(self.loc("record", "spikes", j), f"record.spikes names an unknown population {n!r}"
-                          + did_you_mean(n, self.doc.data.get("populations", {})))
+                          + did_you_mean(n, self.pop_names))
             spk = tuple(spk)
         states = []
         for pop_name, entry in (raw.get("state") or {}).items():
             path = ("record", "state", pop_name)
             if pop_name not in self.known:
-                if pop_name not in self.doc.data.get("populations", {}):
+                if pop_name not in self.pop_names:
                     p.add(self.doc.key_loc(path), f"record.state names an unknown population {pop_name!r}"
-                          + did_you_mean(pop_name, self.doc.data.get("populations", {})))
+                          + did_you_mean(pop_name, self.pop_names))
                 continue
             model, size = self.known[pop_name]
             for j, var in enumerate(entry["vars"]):
@@ -773,9 +798,9 @@ class _Builder:
             return None
         p = self.problems
         for key in ("input", "output"):
-            if key in raw and raw[key] not in self.doc.data.get("populations", {}):
+            if key in raw and raw[key] not in self.pop_names:
                 p.add(self.loc("train", key), f"train.{key} names an unknown population {raw[key]!r}"
-                      + did_you_mean(raw[key], self.doc.data.get("populations", {})))
+                      + did_you_mean(raw[key], self.pop_names))
         names = [pr.name for pr in projs]
         for j, n in enumerate(raw.get("projections", [])):
             if n not in names:
