@@ -346,8 +346,11 @@ def _projection(netlist, proj: S.Projection, pops: dict, dtype, problems: Proble
     if local is None:
         return None
     lpre, lpost = local
+    del local
     pre = pre_global(lpre)
+    del lpre  # free each local array before the next large one is made
     post = post_global(lpost)
+    del lpost
     n = int(pre.size)
     with np.errstate(over="ignore"):  # a value too large for single precision becomes inf: refused below
         weight = draw(proj.weight, n, ("projection", proj.name, "weight"), seed, f"{proj.name}: weight",
@@ -378,18 +381,27 @@ def _projection(netlist, proj: S.Projection, pops: dict, dtype, problems: Proble
     return SynapseArrays(proj.name, pre, post, weight, delay, proj.port, proj.pre, proj.post, proj.loc)
 
 
+#: elements handled at once where a step needs int64 temporaries (bounds their memory)
+BLOCK = 1 << 20
+
+
 def _global_map(pop_offsets, local_offsets):
-    """A function from local indices (into the concatenated populations) to global ones."""
+    """A function from local indices (into the concatenated populations) to global int32 ones."""
     pop_offsets = np.asarray(pop_offsets, dtype=np.int64)
     local_offsets = np.asarray(local_offsets, dtype=np.int64)
-    if len(pop_offsets) == 1:
-        return lambda idx: (np.asarray(idx, dtype=np.int64) + pop_offsets[0]).astype(np.int32)
     shift = pop_offsets - local_offsets[:-1]
 
     def f(idx):
-        idx = np.asarray(idx, dtype=np.int64)
-        which = np.searchsorted(local_offsets[1:], idx, side="right")
-        return (idx + shift[which]).astype(np.int32)
+        idx = np.asarray(idx)
+        out = np.empty(idx.shape, dtype=np.int32)
+        for start in range(0, idx.size, BLOCK):
+            part = idx[start:start + BLOCK].astype(np.int64)
+            if len(shift) == 1:
+                part += shift[0]
+            else:
+                part += shift[np.searchsorted(local_offsets[1:], part, side="right")]
+            out[start:start + BLOCK] = part
+        return out
 
     return f
 
@@ -397,15 +409,15 @@ def _global_map(pop_offsets, local_offsets):
 def _connect(c: S.Connect, n_pre, n_post, pre_global, post_global, rng, columns, name, problems):
     """Local (pre, post) index arrays of a rule."""
     if c.rule == "all_to_all":
-        pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
-        post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+        pre = np.repeat(np.arange(n_pre, dtype=np.int32), n_post)
+        post = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
         return _drop_self(pre, post, c, pre_global, post_global)
     if c.rule == "one_to_one":
         idx = np.arange(n_pre, dtype=np.int64)
         return _drop_self(idx, idx.copy(), c, pre_global, post_global)
     if c.rule == "probability":
-        flat = _bernoulli_positions(rng, n_pre * n_post, c.p)
-        return _drop_self(flat // n_post, flat % n_post, c, pre_global, post_global)
+        pre, post = _bernoulli_pairs(rng, n_pre, n_post, c.p)
+        return _drop_self(pre, post, c, pre_global, post_global)
     if c.rule == "in_degree":
         post, pre = _fixed_degree(rng, n_post, n_pre, c.k, c.multapses,
                                   _self_position(c, post_global, pre_global, n_post, n_pre))
@@ -447,29 +459,43 @@ def _drop_self(pre, post, c, pre_global, post_global):
     return pre[keep], post[keep]
 
 
-def _bernoulli_positions(rng, total: int, p: float) -> np.ndarray:
-    """Sorted positions in [0, total) each chosen independently with probability p.
+def _bernoulli_pairs(rng, n_pre: int, n_post: int, p: float):
+    """Local (pre, post) int32 arrays of the pairs each chosen independently with probability p,
+    in row-major order.
 
-    Gaps between chosen positions are geometric, so the cost follows the number chosen,
-    not ``total`` (which can be 10^10 for a large network)."""
+    The positions in [0, n_pre * n_post) are drawn as geometric gaps, so the cost follows the
+    number chosen, not n_pre * n_post (which can be 10^10). Blocks of gaps are drawn in turn
+    (the same draws whatever the block sizes), so no int64 array of the synapse count is held."""
+    total = n_pre * n_post
     if total == 0 or p <= 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
     if p >= 1:
-        return np.arange(total, dtype=np.int64)
-    chunks = []
-    last = -1
+        return (np.repeat(np.arange(n_pre, dtype=np.int32), n_post),
+                np.tile(np.arange(n_post, dtype=np.int32), n_pre))
     expected = total * p
+    capacity = int(expected + 6 * math.sqrt(expected) + 64)
+    pre = np.empty(capacity, dtype=np.int32)
+    post = np.empty(capacity, dtype=np.int32)
+    n = 0
+    last = -1
     while True:
-        m = int(expected + 5 * math.sqrt(expected) + 64)
-        gaps = rng.geometric(p, size=m).astype(np.int64)
-        pos = last + np.cumsum(gaps)
-        if pos[-1] >= total:
-            chunks.append(pos[: np.searchsorted(pos, total)])
+        left = (total - 1 - last) * p
+        size = min(BLOCK, int(left + 5 * math.sqrt(left) + 64))
+        pos = np.cumsum(rng.geometric(p, size=size), dtype=np.int64)
+        pos += last
+        end = int(np.searchsorted(pos, total)) if pos[-1] >= total else size
+        if n + end > capacity:  # more than expected + 6 sigma: grow (rare)
+            capacity = max(2 * capacity, n + end)
+            pre = np.resize(pre, capacity)
+            post = np.resize(post, capacity)
+        q, r = np.divmod(pos[:end], n_post)
+        pre[n:n + end] = q
+        post[n:n + end] = r
+        n += end
+        if end < size:
             break
-        chunks.append(pos)
         last = int(pos[-1])
-        expected = (total - last) * p
-    return np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    return pre[:n], post[:n]
 
 
 def _self_position(c, own_global, other_global, n_own, n_other):
@@ -498,15 +524,15 @@ def _fixed_degree(rng, n_own, n_other, k, multapses, self_pos):
 
     Without multapses the k partners are distinct; ``self_pos`` excludes each element's own
     index on the other side (no autapses)."""
-    own = np.repeat(np.arange(n_own, dtype=np.int64), k)
+    own = np.repeat(np.arange(n_own, dtype=np.int32), k)
     if k == 0 or n_own == 0:
-        return own, np.empty(0, dtype=np.int64)
+        return own, np.empty(0, dtype=np.int32)
     has_self = np.zeros(n_own, dtype=bool) if self_pos is None else self_pos >= 0
     avail = (n_other - has_self).astype(np.int64)          # partners each row may choose from
     if not multapses and k * 3 >= n_other:
         # dense choice: the first k of a random order, with each row's own index ordered last.
         # Rows go in blocks to bound the temporaries; the draws are the same as in one block.
-        out = np.empty((n_own, k), dtype=np.int64)
+        out = np.empty((n_own, k), dtype=np.int32)
         rows = max(1, DENSE_BLOCK // n_other)
         for start in range(0, n_own, rows):
             stop = min(n_own, start + rows)
@@ -537,4 +563,4 @@ def _fixed_degree(rng, n_own, n_other, k, multapses, self_pos):
         # rows with an own index drew from n_other - 1 values: step over that index
         sp = self_pos[:, None]
         other = np.where((sp >= 0) & (other >= sp), other + 1, other)
-    return own, other.reshape(-1).astype(np.int64)
+    return own, other.reshape(-1).astype(np.int32)
