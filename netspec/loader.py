@@ -15,7 +15,7 @@ import yaml
 from . import registry
 from . import spec as S
 from .errors import Location, NetlistError, Problem, Problems, did_you_mean, one_of, show
-from .schema import CONNECT_RULE_KEYS, NETLIST, check
+from .schema import CONNECT_RULE_KEYS, NETLIST, check, check_fields
 from .source import Located, load_file, parse, walk
 from .units import TIME, parse_dim
 from .values import read_quantity, read_unit, read_value, resolve_path, value_range
@@ -213,10 +213,17 @@ def build(doc: Located, base_dir: str, files=(), warnings: list | None = None) -
             continue
         value = data[key]
         if key == "populations" and isinstance(value, dict):
-            # each population and projection on its own, so one bad item hides no other problem
-            ok[key] = {name: check(node.value, item, (key, name), doc, problems, name) for name, item in value.items()}
+            # each population and projection field by field, so that one bad field hides no other
+            # problem: ok[key] holds the set of fields of wrong shape (None: not a mapping at all)
+            ok[key] = {}
+            for name, item in value.items():
+                if not isinstance(name, str):
+                    check(node, {name: item}, (key,), doc, problems, key)  # reports the name
+                    continue
+                ok[key][name] = check_fields(node.value, item, (key, name), doc, problems, name,
+                                             per_entry=("params", "init"))
         elif key == "projections" and isinstance(value, list):
-            ok[key] = [check(node.item, item, (key, i), doc, problems, key) for i, item in enumerate(value)]
+            ok[key] = [check_fields(node.item, item, (key, i), doc, problems, key) for i, item in enumerate(value)]
         else:
             ok[key] = check(node, value, (key,), doc, problems, key)
     for key in data:
@@ -265,6 +272,8 @@ class _Builder:
         # every population name written (its entry may be wrong): an unknown name is one not here
         pops = doc.data.get("populations") if isinstance(doc.data, dict) else None
         self.pop_names: dict = pops if isinstance(pops, dict) else {}
+        self.shape_bad: dict = {}   # population -> its fields of wrong shape (reported already)
+        self.chains: dict = {}      # population -> [itself, the population it is like, ...]
 
     def loc(self, *path):
         return self.doc.loc(path)
@@ -293,18 +302,19 @@ class _Builder:
         return S.TimeSpec(duration, mode, dt, self.loc("time"))
 
     # ------------------------------------------------------------------ populations
-    def populations(self, raw: dict, shape_ok: dict, time) -> dict:
+    def populations(self, raw: dict, bad: dict, time) -> dict:
+        # each population without its fields of wrong shape (reported already): the rest is checked
+        self.shape_bad = {name: b for name, b in bad.items() if b is not None}
+        clean = {name: _without(raw[name], b) for name, b in self.shape_bad.items()}
         resolved = {}
-        for name in raw:
-            if not shape_ok[name]:
-                continue
-            merged, ok = self._resolve_like(raw, shape_ok, name, [])
+        for name in clean:
+            merged, ok = self._resolve_like(clean, name, [])
             if ok:
                 resolved[name] = merged
         out = {}
         for name, (fields, origin) in resolved.items():
             pop = self._population(name, fields, origin, time)
-            if pop is not None:
+            if pop is not None and not self._reported(name):
                 out[name] = pop
         total = sum(size for _, size in self.known.values())
         if total > MAX_NEURONS:
@@ -312,10 +322,20 @@ class _Builder:
                                                        f"the limit of int32 neuron indices, got {total})")
         return out
 
-    def _resolve_like(self, raw, shape_ok, name, chain):
+    def _reported(self, name, field=None) -> bool:
+        """Whether a shape problem of population ``name`` (or of one it is ``like``), in ``field``
+        if given, is reported already."""
+        for n in self.chains.get(name, [name]):
+            b = self.shape_bad.get(n, ())
+            if (b if field is None else field in b):
+                return True
+        return False
+
+    def _resolve_like(self, raw, name, chain):
         """The population's fields with ``like:`` applied, and the path each field came from."""
         fields = raw[name]
         origin = {k: ("populations", name) for k in fields}
+        self.chains[name] = [name]
         if "like" not in fields:
             return (fields, origin), True
         parent = fields["like"]
@@ -324,13 +344,14 @@ class _Builder:
             self.problems.add(loc, "'like' cycle (" + " -> ".join(chain + [name, parent]) + ")")
             return None, False
         if parent not in raw:
-            self.problems.add(loc, f"'like' names an unknown population {parent!r}" + did_you_mean(parent, raw))
-            return None, False
-        if not shape_ok[parent]:
-            return None, False  # the parent's own problems are reported already
-        got, ok = self._resolve_like(raw, shape_ok, parent, chain + [name])
+            if parent not in self.pop_names:
+                self.problems.add(loc, f"'like' names an unknown population {parent!r}"
+                                  + did_you_mean(parent, self.pop_names))
+            return None, False  # else the parent is no mapping, which is reported already
+        got, ok = self._resolve_like(raw, parent, chain + [name])
         if not ok:
             return None, False
+        self.chains[name] = [name] + self.chains[parent]
         pfields, porigin = got
         merged = dict(pfields)
         morigin = dict(porigin)
@@ -361,7 +382,8 @@ class _Builder:
                   f"population name {name!r} must start with a letter and hold only letters, digits and _")
             return None
         if "model" not in f:
-            p.add(ploc, f"population {name!r} needs a 'model'")
+            if not self._reported(name, "model"):
+                p.add(ploc, f"population {name!r} needs a 'model'")
             return None
         model_name = f["model"]
         model = registry.get(model_name)
@@ -370,16 +392,19 @@ class _Builder:
             p.add(mloc, f"unknown model {model_name!r} (expected {one_of(registry.names())})"
                   + did_you_mean(model_name, registry.names()))
             return None
-        if "size" not in f:
-            p.add(ploc, f"population {name!r} needs a 'size'")
-            return None
-        size = f["size"]
-        sloc = self.doc.loc(self._origin(origin, "size"))
         n_before = len(p)
-        if size > MAX_NEURONS:
-            p.add(sloc, f"population size too large (expected at most {MAX_NEURONS}, got {size})")
+        size = f.get("size")
+        if size is None:
+            if not self._reported(name, "size"):
+                p.add(ploc, f"population {name!r} needs a 'size'")
+                return None
+            # the size is wrong and reported: check the rest without it
+        elif size > MAX_NEURONS:
+            p.add(self.doc.loc(self._origin(origin, "size")),
+                  f"population size too large (expected at most {MAX_NEURONS}, got {size})")
             return None
-        self.known[name] = (model, size)
+        else:
+            self.known[name] = (model, size)
         if time is not None and time.mode not in model.time_modes:
             p.add(mloc, f"model {model_name!r} cannot run in {time.mode} mode (it supports {one_of(model.time_modes)})")
         params = {}
@@ -398,6 +423,8 @@ class _Builder:
             if key in given:
                 continue
             if par.default is None:
+                if self._reported(name, ("params", key)):
+                    continue
                 p.add(ploc, f"population {name!r}: model {model_name!r} needs parameter {key!r} "
                             f"(a {par.dim.name}{': ' + par.doc if par.doc else ''})")
             else:
@@ -425,12 +452,12 @@ class _Builder:
                 spikes = self._spikes(self._origin(origin, "spikes"), f["spikes"], size, name)
         elif model.takes_spike_list:
             p.add(ploc, f"population {name!r}: model {model_name!r} needs 'spikes' (times and ids, or a file)")
-        if len(p) > n_before:
+        if len(p) > n_before or size is None:
             return None
         return S.Population(name, int(size), model_name, params, init, spikes, f.get("like"), ploc)
 
     def _check_count(self, v, count, what) -> bool:
-        if isinstance(v, S.Values) and len(v.values) != count:
+        if isinstance(v, S.Values) and count is not None and len(v.values) != count:
             self.problems.add(v.loc, f"{what}: wrong number of values (expected {count}, one per neuron, got {len(v.values)})")
             return False
         return True
@@ -489,7 +516,7 @@ class _Builder:
                     if v is not None:
                         times.append(v)
                         ids.append(i)
-            if len(raw) > size:
+            if size is not None and len(raw) > size:
                 p.add(loc, f"{name}.spikes: more spike lists than neurons (expected at most {size}, got {len(raw)})")
             spikes = S.SpikeList(tuple(times), tuple(ids), loc)
         elif "file" in raw:
@@ -521,7 +548,7 @@ class _Builder:
             for j, t in enumerate(raw["times"]):
                 times.append(read_quantity(t, TIME, f"{name}.spikes.times[{j}]", self.doc.loc(path + ("times", j)), p))
             for j, i in enumerate(raw["ids"]):
-                if i >= size:
+                if size is not None and i >= size:
                     p.add(self.doc.loc(path + ("ids", j)), f"{name}.spikes.ids[{j}] out of range "
                                                           f"(expected < {size}, the population size, got {i})")
             spikes = S.SpikeList(tuple(times), tuple(raw["ids"]), loc)
@@ -534,13 +561,13 @@ class _Builder:
         return spikes
 
     # ------------------------------------------------------------------ projections
-    def projections(self, raw: list, shape_ok: list, pops: dict, time) -> list:
+    def projections(self, raw: list, bad: list, pops: dict, time) -> list:
         out = []
         names = {}
         for i, item in enumerate(raw):
-            if not shape_ok[i]:
-                continue
-            proj = self._projection(i, item, pops, time)
+            if bad[i] is None or bad[i] & {"from", "to", "connect"}:
+                continue  # not enough of it is right to check the rest
+            proj = self._projection(i, _without(item, bad[i]), pops, time, bad[i])
             if proj is None:
                 continue
             if proj.name in names:
@@ -573,7 +600,7 @@ class _Builder:
             ok = False
         return tuple(items) if ok else None
 
-    def _projection(self, i, f, pops, time):
+    def _projection(self, i, f, pops, time, bad=frozenset()):
         p = self.problems
         base = ("projections", i)
         ploc = self.doc.loc(base)
@@ -587,12 +614,14 @@ class _Builder:
         connect = self._connect(base, f["connect"], n_pre, n_post, set(pre or ()) & set(post or ()), pre, post)
         from_file = connect is not None and connect.rule == "file"
         weight = None
-        if wdim is not None:
+        if wdim is not None and "weight" in f:
             weight = read_value(self.doc, base + ("weight",), wdim, f"{name}: weight", p, self.base_dir,
                                 allow=("uniform", "normal", "values", "file", "ternary", "column"))
         if "delay" in f:
             delay = read_value(self.doc, base + ("delay",), TIME, f"{name}: delay", p, self.base_dir,
                                allow=("uniform", "normal", "values", "file", "column"))
+        elif "delay" in bad:
+            delay = None
         else:
             delay = S.Const(0.0, TIME, ploc)
         for what, v in (("weight", weight), ("delay", delay)):
@@ -600,7 +629,7 @@ class _Builder:
                 p.add(v.loc, f"{name}: {what} 'column' needs a connection file (connect: {{file: ...}})")
         if delay is not None:
             self._check_delay(name, delay, time)
-        if None in (pre, post, connect, weight, delay) or len(p) > n_before:
+        if None in (pre, post, connect, weight, delay) or len(p) > n_before or bad:
             return None
         if not all(n in pops for n in pre + post):
             return None  # a population it connects has problems of its own
@@ -807,6 +836,15 @@ class _Builder:
                 p.add(self.loc("train", "projections", j), f"train.projections names an unknown projection {n!r}"
                       + did_you_mean(n, names))
         return _freeze(raw)
+
+
+def _without(fields, bad):
+    """A mapping without the fields (``key`` or ``(key, name)``) whose shape is wrong."""
+    out = {k: v for k, v in fields.items() if k not in bad}
+    for entry in bad:
+        if isinstance(entry, tuple) and isinstance(out.get(entry[0]), dict):
+            out[entry[0]] = {k: v for k, v in out[entry[0]].items() if k != entry[1]}
+    return out
 
 
 def _as_list(x):

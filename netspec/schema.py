@@ -421,6 +421,34 @@ def check(node: Node, data, path: tuple, doc, problems, key_name: str | None = N
     return ok
 
 
+def check_fields(node: Struct, data, path: tuple, doc, problems, key_name=None, per_entry=()):
+    """Checks a mapping against ``node`` field by field, so that the fields that are right can
+    still be checked for meaning. Adds problems; returns None if ``data`` is not a mapping, else
+    the set of fields whose shape is wrong: a key, or ``(key, name)`` for one entry of a
+    :class:`MapOf` field listed in ``per_entry``. Unknown keys are reported but not returned
+    (they carry no meaning to check). Missing required keys are returned."""
+    if not isinstance(data, dict):
+        check(node, data, path, doc, problems, key_name)
+        return None
+    bad = set()
+    for key, value in data.items():
+        if key not in node.fields:
+            check(Struct({k: Any() for k in node.fields}), {key: value}, path, doc, problems, key_name)
+            continue
+        sub = node.fields[key]
+        if key in per_entry and isinstance(sub, MapOf) and isinstance(value, dict):
+            for name, item in value.items():
+                if not check(sub, {name: item}, path + (key,), doc, problems, key):
+                    bad.add((key, name))
+        elif not check(sub, value, path + (key,), doc, problems, key):
+            bad.add(key)
+    for key in node.required:
+        if key not in data:
+            problems.add(doc.loc(path), f"missing key {key!r} in {_where(path)}")
+            bad.add(key)
+    return bad
+
+
 def _what(path, key_name) -> str:
     if key_name is not None:
         return repr(key_name) if not isinstance(key_name, int) else f"item {key_name}"
