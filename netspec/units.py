@@ -97,7 +97,13 @@ MAX_POWER = 12
 
 
 class UnitError(ValueError):
-    """A quantity or unit string that cannot be read; the message says why."""
+    """A quantity or unit string that cannot be read: ``reason`` says why, ``hint`` is a
+    did-you-mean (or empty); ``str()`` gives both."""
+
+    def __init__(self, reason: str, hint: str = "", text: str | None = None):
+        super().__init__(reason + (f" (got {text!r})" if text is not None else "") + hint)
+        self.reason = reason
+        self.hint = hint
 
 
 def parse_unit(text: str) -> tuple[Dim, Fraction]:
@@ -122,7 +128,7 @@ def parse_unit(text: str) -> tuple[Dim, Fraction]:
         d, s = _symbol(m.group("sym"), text)
         e = int(m.group("exp") or 1) * sign
         if abs(e) > MAX_POWER:
-            raise UnitError(f"unit power out of range in {text!r} (expected -{MAX_POWER} to {MAX_POWER}, got {e})")
+            raise UnitError(f"unit power {e} out of range in {text!r} (at most {MAX_POWER} either way)")
         dim = dim * (d ** e)
         scale = scale * (s ** e)
         sign = 1
@@ -137,14 +143,31 @@ def _symbol(sym: str, whole: str) -> tuple[Dim, Fraction]:
         if prefix in _PREFIXES and base in _PREFIXABLE:
             d, s = _UNITS[base]
             return d, s * Fraction(10) ** _PREFIXES[prefix]
-    hint = _unit_hint(sym)
-    raise UnitError(f"unknown unit {sym!r} in {whole!r}{hint}")
+    where = f" in {whole!r}" if whole.replace(" ", "") != sym else ""
+    raise UnitError(f"unknown unit {sym!r}{where}", _unit_hint(sym))
+
+
+_WORDS = {"volt": "V", "volts": "V", "second": "s", "seconds": "s", "sec": "s", "secs": "s", "amp": "A",
+          "amps": "A", "ampere": "A", "amperes": "A", "hertz": "Hz", "hz": "Hz", "siemens": "S", "farad": "F",
+          "farads": "F", "ohm": "ohm", "ohms": "ohm", "coulomb": "C", "metre": "m", "meter": "m", "gram": "g"}
+_PREFIX_WORDS = {"": "", "milli": "m", "micro": "u", "nano": "n", "pico": "p", "femto": "f", "kilo": "k",
+                 "mega": "M", "giga": "G", "m": "m", "u": "u", "n": "n", "p": "p", "k": "k", "M": "M", "G": "G"}
 
 
 def _unit_hint(sym: str) -> str:
     import difflib
 
+    # a prefix and a unit word ('mvolt', 'millisecond', 'msec'): the symbol
+    for word, symbol in _WORDS.items():
+        for pword, prefix in _PREFIX_WORDS.items():
+            if sym in (pword + word, pword + word.capitalize()) and (prefix or symbol != word):
+                return f" (did you mean {prefix + symbol!r}?)"
     known = sorted(set(_UNITS) | {p + b for p in ("m", "u", "n", "p", "k", "M") for b in _PREFIXABLE})
+    same = [k for k in known if k.lower() == sym.lower()]  # 'mv', 'KHZ'
+    if len(same) > 1:  # 'mv': mV or MV; keep the case of the prefix
+        same = [k for k in same if k[0] == sym[0]]
+    if len(same) == 1:
+        return f" (did you mean {same[0]!r}?)"
     match = difflib.get_close_matches(sym, known, n=1, cutoff=0.5)
     return f" (did you mean {match[0]!r}?)" if match else ""
 
@@ -155,7 +178,7 @@ def parse_quantity(text: str) -> tuple[float, Dim, bool]:
         raise UnitError(f"expected a quantity string, got {text!r}")
     m = _QUANTITY.match(text)
     if not m:
-        raise UnitError(f"cannot read {text!r} as a number with a unit (such as '20 ms')")
+        raise UnitError("cannot read it as a number with a unit", text=text)
     num, unit = m.group("num"), m.group("unit")
     dim, scale = parse_unit(unit)
     if num.lstrip("+-") == "inf":
@@ -164,26 +187,23 @@ def parse_quantity(text: str) -> tuple[float, Dim, bool]:
     digits = num.replace("_", "")
     mantissa, _, exponent = digits.lower().partition("e")
     if len(mantissa) > 1000 or len(exponent) > 12:
-        raise UnitError(f"cannot read {_short(text)!r}: the number has too many digits")
+        raise UnitError("the number has too many digits", text=text)
     negative = mantissa.startswith("-")
     if exponent and abs(int(exponent)) > 1000 + len(mantissa):
         # so far out that no unit brings it back into the range of a double (and computing
         # 10**exponent exactly would take forever)
         if int(exponent) > 0 and Fraction(mantissa) != 0:
-            raise UnitError(f"{_short(text)!r} is too large for a double")
+            raise UnitError("too large for a double", text=text)
         return (-0.0 if negative else 0.0), dim, bool(unit.strip())
     exact = Fraction(digits) * scale
     try:
         value = float(exact)
     except OverflowError:
-        raise UnitError(f"{_short(text)!r} is too large for a double") from None
+        raise UnitError("too large for a double", text=text) from None
     if value == 0 and negative:
         value = -0.0  # '-0 ms' reads as -0.0, as the literal -0.0 does
     return value, dim, bool(unit.strip())
 
-
-def _short(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # The units a dumped netlist writes for each dimension, with the prefixes it may use.

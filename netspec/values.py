@@ -43,7 +43,7 @@ def read_quantity(raw, dim: Dim, what: str, loc: Location, problems) -> float | 
     try:
         value, got_dim, has_unit = parse_quantity(raw)
     except UnitError as exc:
-        problems.add(loc, f"{what}: {exc} (expected {expected(dim)})")
+        problems.add(loc, f"{what}: {exc.reason} (expected {expected(dim)}, got {show(raw)}){exc.hint}")
         return None
     if not has_unit and dim != DIMENSIONLESS:
         problems.add(loc, f"{what}: missing unit (expected {expected(dim)}, got {raw!r}; "
@@ -62,7 +62,7 @@ def read_unit(raw, dim: Dim, what: str, loc: Location, problems) -> float | None
     try:
         got, scale = parse_unit(str(raw))
     except UnitError as exc:
-        problems.add(loc, f"{what}: {exc}")
+        problems.add(loc, f"{what}: {exc.reason} (expected a unit of {describe_dim(dim)}, got {show(raw)}){exc.hint}")
         return None
     if got != dim:
         problems.add(loc, f"{what}: wrong unit (expected a unit of {describe_dim(dim)}, got {raw!r})")
