@@ -48,11 +48,25 @@ def zero_delay_graph(pops, projs, delay_ranges: dict | None = None) -> nx.DiGrap
     return g
 
 
+#: zero-delay cycles reported at most (a dense zero-delay graph has very many)
+MAX_CYCLES = 20
+
+
 def zero_delay_cycle_problems(pops, projs, delay_ranges: dict | None = None):
-    """(location, message) for each zero-delay cycle, naming every projection in it."""
+    """(location, message) for each zero-delay cycle, naming every projection in it.
+
+    The report does not depend on hash order: each cycle starts at its population written
+    first in the netlist, and cycles are listed in that order."""
     g = zero_delay_graph(pops, projs, delay_ranges)
-    out = []
+    order = {name: i for i, name in enumerate(pops)}
+    cycles = []
     for cycle in nx.simple_cycles(g):
+        first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+        cycles.append(cycle[first:] + cycle[:first])
+        if len(cycles) >= 10 * MAX_CYCLES:
+            break
+    out = []
+    for cycle in sorted(cycles, key=lambda c: [order[n] for n in c]):
         steps = list(zip(cycle, cycle[1:] + cycle[:1]))
         involved = []
         for a, b in steps:
@@ -61,9 +75,10 @@ def zero_delay_cycle_problems(pops, projs, delay_ranges: dict | None = None):
                     involved.append(proj)
         names = ", ".join(f"{p.name!r} ({p.loc})" for p in involved)
         loop = " -> ".join(cycle + cycle[:1])
-        out.append((involved[0].loc, f"zero-delay cycle {loop}: projections {names} can pass a spike round the "
+        what = "projection" if len(involved) == 1 else "projections"
+        out.append((involved[0].loc, f"zero-delay cycle {loop}: {what} {names} can pass a spike round the "
                                      f"loop in no time (expected a delay > 0 on at least one of them)"))
-        if len(out) >= 20:
+        if len(out) >= MAX_CYCLES:
             break
     return out
 
