@@ -74,5 +74,7 @@ BRIAN2 = {
     "reset": "v = v_reset",
     "refractory": "t_ref",
     "on_pre": {"exc": "v_post += w * int(not_refractory_post)", "inh": "v_post += w * int(not_refractory_post)"},
-    "method": "exact",
+    # Brian2's "exact" (linear) solver refuses dv/dt = const ("Cannot solve the given equations");
+    # Euler's step v += dt * i_bias / tau_m is exact for a constant slope.
+    "method": "euler",
 }
