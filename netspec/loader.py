@@ -35,8 +35,7 @@ def load(path, overrides=(), warnings: list | None = None) -> S.Netlist:
     includes. Raises :class:`NetlistError` listing every problem found.
     """
     doc, files = read_with_includes(str(path))
-    doc = apply_overrides(doc, overrides)
-    return build(doc, os.path.dirname(os.path.abspath(str(path))), files, warnings)
+    return _override_and_build(doc, overrides, os.path.dirname(os.path.abspath(str(path))), files, warnings)
 
 
 def loads(text: str, filename: str = "<string>", base_dir: str = ".", overrides=(),
@@ -45,8 +44,21 @@ def loads(text: str, filename: str = "<string>", base_dir: str = ".", overrides=
     doc = parse(text, filename)
     files = [filename]
     doc = _resolve_includes(doc, os.path.abspath(base_dir), [filename], files)
-    doc = apply_overrides(doc, overrides)
-    return build(doc, os.path.abspath(base_dir), files, warnings)
+    return _override_and_build(doc, overrides, os.path.abspath(base_dir), files, warnings)
+
+
+def _override_and_build(doc, overrides, base_dir, files, warnings):
+    """Applies the overrides that can be applied, checks the result, and reports the problems
+    of both together (a misspelt override path hides no problem of the netlist)."""
+    bad = []
+    doc = apply_overrides(doc, overrides, bad)
+    try:
+        net = build(doc, base_dir, files, warnings)
+    except NetlistError as exc:
+        raise NetlistError(bad + exc.problems) from None
+    if bad:
+        raise NetlistError(bad)
+    return net
 
 
 # ----------------------------------------------------------------------------- includes
@@ -131,9 +143,13 @@ def _deep_merge(a, b, top_level=False):
 
 
 # ----------------------------------------------------------------------------- overrides
-def apply_overrides(doc: Located, overrides) -> Located:
-    """Applies ``'a.b.c=value'`` overrides; a projection may be named by its ``name``."""
-    problems = []
+def apply_overrides(doc: Located, overrides, problems: list | None = None) -> Located:
+    """Applies ``'a.b.c=value'`` overrides; a projection may be named by its ``name``.
+
+    An override that cannot be applied is a problem: raised at the end, or, with ``problems``
+    given, added to it (the others are applied)."""
+    collect = problems is not None
+    problems = problems if collect else []
     for text in overrides or ():
         loc = Location(f"--set {text}")
         if "=" not in text:
@@ -175,7 +191,7 @@ def apply_overrides(doc: Located, overrides) -> Located:
         for sub, _ in walk(value, full):
             doc.value_locs[sub] = loc
             doc.key_locs[sub] = loc
-    if problems:
+    if problems and not collect:
         raise NetlistError(problems)
     return doc
 
@@ -190,7 +206,8 @@ def _step(node, part: str, path):
         if part.lstrip("-").isdigit():
             i = int(part)
             if not -len(node) <= i < len(node):
-                return None, f"index {i} out of range in {where} (it has {len(node)} items)"
+                return None, (f"index {i} out of range in {where} (it has {len(node)} "
+                              f"item{'s' if len(node) != 1 else ''})")
             return i % len(node), None
         names = [item.get("name") for item in node if isinstance(item, dict)]
         if part in names:
@@ -274,6 +291,7 @@ class _Builder:
         self.pop_names: dict = pops if isinstance(pops, dict) else {}
         self.shape_bad: dict = {}   # population -> its fields of wrong shape (reported already)
         self.chains: dict = {}      # population -> [itself, the population it is like, ...]
+        self.resolved: dict = {}    # population -> (fields with like applied, where each came from)
 
     def loc(self, *path):
         return self.doc.loc(path)
@@ -311,6 +329,7 @@ class _Builder:
             merged, ok = self._resolve_like(clean, name, [])
             if ok:
                 resolved[name] = merged
+        self.resolved = resolved
         out = {}
         for name, (fields, origin) in resolved.items():
             pop = self._population(name, fields, origin, time)
@@ -341,7 +360,10 @@ class _Builder:
         parent = fields["like"]
         loc = self.loc("populations", name, "like")
         if parent == name or parent in chain:
-            self.problems.add(loc, "'like' cycle (" + " -> ".join(chain + [name, parent]) + ")")
+            top = (chain + [name])[0]
+            if parent == top:  # reported at each population of the cycle, from itself round
+                self.problems.add(self.loc("populations", top, "like"),
+                                  "'like' cycle (" + " -> ".join(chain + [name, parent]) + ")")
             return None, False
         if parent not in raw:
             if parent not in self.pop_names:
@@ -409,6 +431,9 @@ class _Builder:
             p.add(mloc, f"model {model_name!r} cannot run in {time.mode} mode (it supports {one_of(model.time_modes)})")
         params = {}
         given = f.get("params") or {}
+        # values copied from a population of the same model and size ('like'): that population
+        # reports their problems, so they go to a scratch list here (and still fail this one)
+        shadowed, scratch = set(), Problems()
         for key in given:
             path = self._origin(origin, "params", key)
             if key not in model.params:
@@ -416,8 +441,12 @@ class _Builder:
                       + (f" (expected {one_of(model.params)})" if model.params else " (it has no parameters)")
                       + did_you_mean(key, model.params))
                 continue
-            v = read_value(self.doc, path, model.params[key].dim, f"{name}.params.{key}", p, self.base_dir)
-            if v is not None and self._check_bounds(v, model.params[key], f"{name}.params.{key}", size):
+            sink = p
+            if self._shadowed(name, path, model_name, size):
+                shadowed.add(key)
+                sink = scratch
+            v = read_value(self.doc, path, model.params[key].dim, f"{name}.params.{key}", sink, self.base_dir)
+            if v is not None and self._check_bounds(v, model.params[key], f"{name}.params.{key}", size, sink):
                 params[key] = v
         for key, par in model.params.items():
             if key in given:
@@ -429,8 +458,8 @@ class _Builder:
                             f"(a {par.dim.name}{': ' + par.doc if par.doc else ''})")
             else:
                 params[key] = S.Const(par.default_si(), par.dim, ploc)
-        self._check_constraints(model, params, name)
-        self._warn_typical(model, params, name)
+        self._check_constraints(model, params, name, shadowed)
+        self._warn_typical(model, params, name, shadowed)
         init = {}
         for key in f.get("init") or {}:
             path = self._origin(origin, "init", key)
@@ -439,9 +468,10 @@ class _Builder:
                       + (f" (expected {one_of(model.state)})" if model.state else " (it has no state)")
                       + did_you_mean(key, model.state))
                 continue
-            v = read_value(self.doc, path, model.state[key].dim, f"{name}.init.{key}", p, self.base_dir)
+            sink = scratch if self._shadowed(name, path, model_name, size) else p
+            v = read_value(self.doc, path, model.state[key].dim, f"{name}.init.{key}", sink, self.base_dir)
             if v is not None:
-                self._check_count(v, size, f"{name}.init.{key}")
+                self._check_count(v, size, f"{name}.init.{key}", sink)
                 init[key] = v
         spikes = None
         if "spikes" in f:
@@ -452,18 +482,29 @@ class _Builder:
                 spikes = self._spikes(self._origin(origin, "spikes"), f["spikes"], size, name)
         elif model.takes_spike_list:
             p.add(ploc, f"population {name!r}: model {model_name!r} needs 'spikes' (times and ids, or a file)")
-        if len(p) > n_before or size is None:
+        if len(p) > n_before or size is None or scratch:
             return None
         return S.Population(name, int(size), model_name, params, init, spikes, f.get("like"), ploc)
 
-    def _check_count(self, v, count, what) -> bool:
+    def _shadowed(self, name, path, model_name, size) -> bool:
+        """Whether the value at ``path`` is copied (by 'like') from another population of the
+        same model and size, which checks it already."""
+        other = path[1]
+        if other == name or other not in self.resolved:
+            return False
+        fields = self.resolved[other][0]
+        return fields.get("model") == model_name and fields.get("size") == size
+
+    def _check_count(self, v, count, what, problems=None) -> bool:
         if isinstance(v, S.Values) and count is not None and len(v.values) != count:
-            self.problems.add(v.loc, f"{what}: wrong number of values (expected {count}, one per neuron, got {len(v.values)})")
+            (problems if problems is not None else self.problems).add(
+                v.loc, f"{what}: wrong number of values (expected {count}, one per neuron, got {len(v.values)})")
             return False
         return True
 
-    def _check_bounds(self, v, par, what, count) -> bool:
-        if not self._check_count(v, count, what):
+    def _check_bounds(self, v, par, what, count, problems=None) -> bool:
+        problems = problems if problems is not None else self.problems
+        if not self._check_count(v, count, what, problems):
             return False
         lo, hi = par.bounds_si()
         if isinstance(v, S.Normal) and v.std > 0:
@@ -471,7 +512,7 @@ class _Builder:
             vmax = math.inf if v.max is None else v.max
             if vmin < lo or vmax > hi:
                 bound = "min" if vmin < lo else "max"
-                self.problems.add(v.loc, f"{what}: a normal distribution can draw values outside the parameter's "
+                problems.add(v.loc, f"{what}: a normal distribution can draw values outside the parameter's "
                                          f"bounds ({par.bound_problem(lo - 1 if vmin < lo else hi + 1)}): give '{bound}'")
                 return False
             return True
@@ -481,12 +522,14 @@ class _Builder:
         for x in rng:
             why = par.bound_problem(x)
             if why:
-                self.problems.add(v.loc, f"{what} out of range ({why}, got {_q(x, par.dim)})")
+                problems.add(v.loc, f"{what} out of range ({why}, got {_q(x, par.dim)})")
                 return False
         return True
 
-    def _check_constraints(self, model, params, name):
+    def _check_constraints(self, model, params, name, shadowed=()):
         for c in model.constraints:
+            if c.lhs in shadowed and c.rhs in shadowed:
+                continue  # checked where they are written
             a, b = params.get(c.lhs), params.get(c.rhs)
             if isinstance(a, S.Const) and isinstance(b, S.Const) and not c.holds(a.value, b.value):
                 loc = a.loc if a.loc.line else b.loc
@@ -494,10 +537,10 @@ class _Builder:
                                        f"(got {c.lhs} = {_q(a.value, a.dim)}, {c.rhs} = {_q(b.value, b.dim)})"
                                   + (f": {c.why}" if c.why else ""))
 
-    def _warn_typical(self, model, params, name):
+    def _warn_typical(self, model, params, name, shadowed=()):
         for key, v in params.items():
             typical = model.params[key].typical_si()
-            if typical is None or not isinstance(v, S.Const):
+            if typical is None or not isinstance(v, S.Const) or key in shadowed:
                 continue
             if not typical[0] <= v.value <= typical[1]:
                 self.warnings.append(Problem(v.loc, f"warning: {name}.params.{key} = {_q(v.value, v.dim)} is unusual "
