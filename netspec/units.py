@@ -186,7 +186,7 @@ def parse_quantity(text: str) -> tuple[float, Dim, bool]:
         return value, dim, bool(unit)
     digits = num.replace("_", "")
     mantissa, _, exponent = digits.lower().partition("e")
-    if len(mantissa) > 1000 or len(exponent) > 12:
+    if len(mantissa) > 1000 or len(exponent.lstrip("+-")) > 12:
         raise UnitError("the number has too many digits", text=text)
     negative = mantissa.startswith("-")
     if exponent and abs(int(exponent)) > 1000 + len(mantissa):
