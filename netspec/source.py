@@ -114,9 +114,12 @@ def _convert(node, path, filename, doc, problems, counter, loader):
         problems.append(Problem(loc, f"unsupported YAML tag (expected plain YAML data, got tag {node.tag!r})"))
         return None
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, then the mapping's own
+        n_merged = len(node.value) - own
         out = {}
-        for key_node, value_node in node.value:
+        merged_keys = set()  # keys that came from a << merge: a later merge or the mapping's own key wins
+        for index, (key_node, value_node) in enumerate(node.value):
             key_loc = _mark(filename, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(key_loc, "mapping key must be a plain name (got a mapping or list)"))
@@ -127,10 +130,14 @@ def _convert(node, path, filename, doc, problems, counter, loader):
             if not isinstance(key, (str, int, float)):
                 problems.append(Problem(key_loc, f"mapping key must be a plain name (got {key_node.value!r})"))
                 continue
-            if key in out:
+            if key in out and key not in merged_keys:
                 first = doc.key_locs.get(path + (key,))
                 problems.append(Problem(key_loc, f"duplicate key {key!r} (first given at {first})"))
                 continue
+            if index < n_merged:
+                merged_keys.add(key)
+            else:
+                merged_keys.discard(key)
             doc.key_locs[path + (key,)] = key_loc
             out[key] = _convert(value_node, path + (key,), filename, doc, problems, counter, loader)
         return out
