@@ -25,9 +25,12 @@ def build_graph(netlist: S.Netlist, delay_ranges: dict | None = None) -> nx.Mult
         g.add_node(name, size=pop.size, model=pop.model)
     for proj in netlist.projections:
         rng = (delay_ranges or {}).get(proj.name) or value_range(proj.delay)
+        single = len(proj.pre) * len(proj.post) == 1
         for a in proj.pre:
             for b in proj.post:
-                g.add_edge(a, b, key=proj.name, projection=proj.name, rule=proj.connect.rule, port=proj.port,
+                # edge keys are unique in the graph (GraphML writes them as edge ids)
+                key = proj.name if single else f"{proj.name}[{a}->{b}]"
+                g.add_edge(a, b, key=key, projection=proj.name, rule=proj.connect.rule, port=proj.port,
                            min_delay=(rng[0] if rng else math.nan), max_delay=(rng[1] if rng else math.nan),
                            loc=str(proj.loc))
     return g
@@ -93,8 +96,13 @@ def summary(netlist: S.Netlist, delay_ranges: dict | None = None, counts: dict |
     """A text summary: populations, projections with synapse counts and delay ranges."""
     from .units import TIME, format_quantity
 
-    def q(x):
-        return "?" if x is None or (isinstance(x, float) and math.isnan(x)) else format_quantity(x, TIME)
+    def q(x):  # for reading: 4 significant digits in s, ms or us
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return "?"
+        if x == 0 or not math.isfinite(x):
+            return format_quantity(x, TIME)
+        unit, scale = next(((u, f) for u, f, at in (("s", 1.0, 1.0), ("ms", 1e-3, 1e-4)) if abs(x) >= at), ("us", 1e-6))
+        return f"{x / scale:.4g} {unit}"
 
     lines = [f"network {netlist.name}: {len(netlist.populations)} populations, {netlist.n_neurons} neurons, "
              f"{len(netlist.projections)} projections"]
@@ -109,7 +117,7 @@ def summary(netlist: S.Netlist, delay_ranges: dict | None = None, counts: dict |
         n = (counts or {}).get(proj.name)
         lines.append(f"  projection {proj.name}: {'+'.join(proj.pre)} -> {'+'.join(proj.post)} "
                      f"[{proj.connect.rule}] port {proj.port}, delay {q(lo)} .. {q(hi)}"
-                     + (f", {n} synapses" if n is not None else ""))
+                     + (f", {n} synapse{'s' if n != 1 else ''}" if n is not None else ""))
     if netlist.projections:
         if lo_all <= hi_all:
             lines.append(f"  delays: min {q(lo_all)}, max {q(hi_all)}")

@@ -25,8 +25,9 @@ def run(args) -> int:
     counts = {p.name: p.size for p in arrays.projections}
     print(G.summary(net, ranges, counts))
     g = G.build_graph(net, ranges)
+    per_edge = _edge_counts(arrays)
     for a, b, d in g.edges(data=True):
-        d["synapses"] = counts.get(d["projection"], 0)
+        d["synapses"] = per_edge.get((d["projection"], a, b), 0)
     if args.graphml:
         import io
 
@@ -38,3 +39,19 @@ def run(args) -> int:
     if args.dot:
         write_text(args.dot, G.to_dot(g))
     return 0
+
+
+def _edge_counts(arrays) -> dict:
+    """(projection, source population, target population) -> synapse count."""
+    import numpy as np
+
+    pops = list(arrays.populations.values())
+    starts = np.array([p.offset for p in pops])
+    out = {}
+    for proj in arrays.projections:
+        src = np.searchsorted(starts, proj.pre, side="right") - 1
+        dst = np.searchsorted(starts, proj.post, side="right") - 1
+        pairs, n = np.unique(src.astype(np.int64) * len(pops) + dst, return_counts=True)
+        for pair, count in zip(pairs.tolist(), n.tolist()):
+            out[(proj.name, pops[pair // len(pops)].name, pops[pair % len(pops)].name)] = count
+    return out
