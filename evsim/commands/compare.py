@@ -1,0 +1,113 @@
+"""evsim compare: run one netlist on two backends and compare their spikes.
+
+    evsim compare model.yaml --against brian2                 # the event engine vs Brian2
+    evsim compare model.yaml --against brian2 --mode grid --dt 0.1ms --json report.json
+
+Both backends simulate the same expanded arrays (connectivity, weights, delays, source trains).
+Exit status: 0 the backends agree, 1 they disagree, 2 bad input (or a backend cannot run).
+"""
+from __future__ import annotations
+
+import sys
+
+import backends
+import netspec
+from backends import compare as C
+from netspec.atomic import write_text
+from netspec.units import TIME, UnitError, parse_quantity
+
+from .common import add_netlist_args, load
+
+
+def add_parser(sub):
+    p = sub.add_parser("compare", help="run a netlist on two backends and compare the spikes (exit 1 if they disagree)",
+                       description="Runs the netlist on two backends (default: the event engine against Brian2) "
+                                   "and prints, per population, spike counts, spikes matched one to one within a "
+                                   "tolerance, the first divergence, the van Rossum distance, and mean rates and "
+                                   "ISI CVs with 95 %% confidence intervals, then a verdict: spike for spike, or "
+                                   "statistical (rates within 5 %%, CVs within 10 %%). --verdict auto picks "
+                                   "statistical when a population of more than 100 neurons is on a cycle of "
+                                   "projections (possibly chaotic).")
+    add_netlist_args(p)
+    p.add_argument("--against", default="brian2", choices=sorted(backends.BACKENDS),
+                   help="the reference backend (default: brian2)")
+    p.add_argument("--with", dest="with_", default="event", choices=sorted(backends.BACKENDS),
+                   help="the backend under test (default: event)")
+    p.add_argument("--mode", choices=("grid", "exact"), help="override time.mode")
+    p.add_argument("--dt", metavar="TIME", help="override time.dt (e.g. 0.1ms)")
+    p.add_argument("--duration", metavar="TIME", help="override time.duration (e.g. 200ms)")
+    p.add_argument("--tolerance", metavar="TIME",
+                   help="spike matching tolerance (default: dt/2 in grid mode, one grid step in exact mode)")
+    p.add_argument("--verdict", choices=("auto", "spikes", "stats"), default="auto",
+                   help="spikes: every spike matched; stats: rates and CVs; auto: stats if recurrent and large")
+    p.add_argument("--tau", metavar="TIME", default="10ms", help="van Rossum time constant (default: 10ms)")
+    p.add_argument("--target", choices=("numpy", "cython", "cpp_standalone"), default=None,
+                   help="Brian2 code generation target (default: the backend's, numpy)")
+    p.add_argument("--json", metavar="FILE", help="write the full report as JSON")
+    p.set_defaults(func=run)
+
+
+def _time_arg(text: str, what: str) -> float:
+    from evsim.cli import UsageError
+
+    try:
+        value, dim, has_unit = parse_quantity(str(text))
+    except (UnitError, ValueError) as exc:
+        raise UsageError(f"{what}: cannot read {text!r} as a time ({exc})") from None
+    if has_unit and dim != TIME:   # a plain number is seconds, as in netlists
+        raise UsageError(f"{what}: expected a time such as 0.05ms (got {text!r})")
+    if not value >= 0:
+        raise UsageError(f"{what}: must be >= 0 (got {text!r})")
+    return float(value)
+
+
+def run(args) -> int:
+    tolerance = None if args.tolerance is None else _time_arg(args.tolerance, "--tolerance")
+    tau = _time_arg(args.tau, "--tau")
+    if tau <= 0:
+        from evsim.cli import UsageError
+
+        raise UsageError(f"--tau must be > 0 (got {args.tau!r})")
+    extra = []
+    for key, value in (("mode", args.mode), ("dt", args.dt), ("duration", args.duration)):
+        if value is not None:
+            extra.append(f"time.{key}={value}")
+    net = load(args, extra)
+    arrays = netspec.expand(net)
+    results = {}
+    for role, name in (("a", args.with_), ("b", args.against)):
+        options = {}
+        if name == "brian2" and args.target:
+            options["target"] = args.target
+        try:
+            module = backends.get(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(backends.BACKENDS[name]):
+                print(f"evsim compare: the {name} backend is not available ({backends.BACKENDS[name]} is missing)",
+                      file=sys.stderr)
+                return 2
+            raise
+        print(f"running {name} ...", file=sys.stderr)
+        try:
+            results[role] = module.run(arrays, **options)
+        except backends.BackendError as exc:
+            print(f"evsim compare: {exc}", file=sys.stderr)
+            return 2
+    label_a, label_b = _labels(args.with_, args.against)
+    report = C.compare(results["a"], results["b"], arrays, verdict=args.verdict, tolerance=tolerance, tau=tau,
+                       label_a=label_a, label_b=label_b)
+    print(report.to_text())
+    for label, r in ((label_a, results["a"]), (label_b, results["b"])):
+        m = r.meta
+        if "wall_seconds" in m:
+            extra_t = f", run {m['run_seconds']:.3g} s" if "run_seconds" in m else ""
+            print(f"{label}: wall {m['wall_seconds']:.3g} s{extra_t}", file=sys.stderr)
+    if args.json:
+        write_text(args.json, report.to_json() + "\n")
+    return 0 if report.passed else 1
+
+
+def _labels(a: str, b: str) -> tuple[str, str]:
+    if a == b:
+        return f"{a}(1)", f"{b}(2)"
+    return a, b
