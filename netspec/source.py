@@ -17,11 +17,12 @@ Path = tuple
 
 MAX_NODES = 2_000_000  # guards against alias bombs ("billion laughs")
 
-_SAFE_TAGS = {
-    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
+_SCALAR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}
+_SAFE_TAGS = _SCALAR_TAGS | {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+#: the tags each kind of node may carry (``!!str [1]`` or ``!!seq {a: 1}`` is refused)
+_KIND_TAGS = {yaml.ScalarNode: _SCALAR_TAGS, yaml.MappingNode: {"tag:yaml.org,2002:map"},
+              yaml.SequenceNode: {"tag:yaml.org,2002:seq"}}
 
 
 @dataclass
@@ -110,12 +111,22 @@ def _convert(node, path, filename, doc, problems, counter, loader):
         raise NetlistError(problems)
     loc = _mark(filename, node.start_mark)
     doc.value_locs[path] = loc
-    if node.tag not in _SAFE_TAGS:
-        problems.append(Problem(loc, f"unsupported YAML tag (expected plain YAML data, got tag {node.tag!r})"))
+    if node.tag not in _KIND_TAGS[type(node)]:
+        if node.tag in _SAFE_TAGS:
+            kind = {yaml.ScalarNode: "a single value", yaml.MappingNode: "a mapping",
+                    yaml.SequenceNode: "a list"}[type(node)]
+            problems.append(Problem(loc, f"YAML tag {node.tag!r} does not fit {kind}"))
+        else:
+            problems.append(Problem(loc, f"unsupported YAML tag (expected plain YAML data, got tag {node.tag!r})"))
         return None
     if isinstance(node, yaml.MappingNode):
         own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-        loader.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, then the mapping's own
+        try:
+            loader.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, then the mapping's own
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problems.append(Problem(_mark(filename, mark) if mark else loc, f"YAML merge key error: {exc.problem}"))
+            return None
         n_merged = len(node.value) - own
         out = {}
         merged_keys = set()  # keys that came from a << merge: a later merge or the mapping's own key wins
@@ -124,7 +135,13 @@ def _convert(node, path, filename, doc, problems, counter, loader):
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(key_loc, "mapping key must be a plain name (got a mapping or list)"))
                 continue
-            key = loader.construct_object(key_node)
+            if key_node.tag not in _KIND_TAGS[yaml.ScalarNode]:
+                problems.append(Problem(key_loc, f"unsupported YAML tag (expected plain YAML data, got tag "
+                                                 f"{key_node.tag!r})"))
+                continue
+            key = _scalar(key_node, key_loc, problems, loader)
+            if key is _BAD:
+                continue
             if isinstance(key, bool) or key is None:
                 key = key_node.value  # `yes:`, `on:`, `null:` are names here, not booleans
             if not isinstance(key, (str, int, float)):
@@ -144,10 +161,26 @@ def _convert(node, path, filename, doc, problems, counter, loader):
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, path + (i,), filename, doc, problems, counter, loader)
                 for i, item in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)
+    value = _scalar(node, loc, problems, loader)
+    if value is _BAD:
+        return None
     if isinstance(value, float) and value != value:
         problems.append(Problem(loc, "not a number (got .nan)"))
     return value
+
+
+_BAD = object()
+
+
+def _scalar(node, loc, problems, loader):
+    """The value of a scalar node, or _BAD after reporting why not (``!!int abc``)."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, KeyError, TypeError):
+        kind = node.tag.rsplit(":", 1)[-1]
+        problems.append(Problem(loc, f"cannot read {node.value!r} as YAML {kind} (expected a value its tag "
+                                     f"{node.tag!r} allows)"))
+        return _BAD
 
 
 def load_file(path: str, display_name: str | None = None) -> Located:

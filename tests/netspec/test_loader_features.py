@@ -291,3 +291,20 @@ def test_unusual_values_warn_but_load():
 def test_loader_module_exports():
     """The loader's public names are importable (used by the command line)."""
     assert loader.load is netspec.load and loader.loads is netspec.loads
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: !!int abc", "<string>:1:7: cannot read 'abc' as YAML int (expected a value its tag "
+                        "'tag:yaml.org,2002:int' allows)"),
+    ("seed: !!bool maybe", "<string>:1:7: cannot read 'maybe' as YAML bool (expected a value its tag "
+                           "'tag:yaml.org,2002:bool' allows)"),
+    ("!foo seed: 1", "<string>:1:1: unsupported YAML tag (expected plain YAML data, got tag '!foo')"),
+    ("seed: !!seq {a: 1}", "<string>:1:7: YAML tag 'tag:yaml.org,2002:seq' does not fit a mapping"),
+    ("seed: !!str [1]", "<string>:1:7: YAML tag 'tag:yaml.org,2002:str' does not fit a list"),
+    ("seed: {<<: 5}", "<string>:1:12: YAML merge key error: expected a mapping or list of mappings for merging, "
+                      "but found scalar"),
+])
+def test_explicit_tags_that_do_not_fit_are_problems(text, message):
+    """Explicit core tags that do not fit their value, tagged keys and bad merge keys are located problems."""
+    problems = [p for p in load_error(text).splitlines() if "missing key" not in p]
+    assert problems == [message]
