@@ -307,7 +307,7 @@ def _spikes(pop: S.Population, problems: Problems):
         if times.shape != ids.shape or times.ndim != 1:
             problems.add(sp.loc, f"{pop.name}.spikes: times and ids differ in shape ({times.shape}, {ids.shape})")
             return None, None
-        if ids.size and (ids.dtype.kind == "f" and np.any(ids != np.round(ids))):
+        if ids.size and (ids.dtype.kind == "f" and not np.all(np.isfinite(ids) & (ids == np.round(ids)))):
             problems.add(sp.loc, f"{pop.name}.spikes: ids must be whole numbers")
             return None, None
         ids = ids.astype(np.int64)
@@ -433,7 +433,7 @@ def _connect(c: S.Connect, n_pre, n_post, pre_global, post_global, rng, columns,
         pre, post = columns["pre"], columns["post"]
         for key, arr, n in (("pre", pre, n_pre), ("post", post, n_post)):
             if (arr.ndim != 1 or arr.dtype.kind not in "iuf"
-                    or (arr.dtype.kind == "f" and np.any(arr != np.round(arr)))):
+                    or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))))):
                 problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers")
                 return None
             if arr.size and (arr.min() < 0 or arr.max() >= n):

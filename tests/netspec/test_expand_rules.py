@@ -456,6 +456,10 @@ projections:
      "<string>:5:31: a->a: connect: cannot read bad.csv (column 'post' is not numeric on every row)"),
     ("  - {from: a, to: a, connect: {file: nopre.npz}, weight: 1 mV, delay: 1 ms}",
      "<string>:5:31: a->a: connection file nopre.npz needs 'pre' and 'post' (it has: post)"),
+    ("  - {from: a, to: a, connect: {file: inf.npz}, weight: 1 mV, delay: 1 ms}",
+     "<string>:5:31: a->a: connection file column 'pre' must hold whole numbers"),
+    ("  - {from: a, to: a, connect: {file: c.npz}, weight: 1 mV, delay: {column: w}}",
+     "<string>:5:66: a->a: delay: column 'w' of the connection file holds 3 values (expected 2, one per synapse)"),
 ])
 def test_expansion_problems_have_exact_messages(line, message, tmp_path):
     """Problems only visible once values are drawn or files read are NetlistErrors with the netlist location."""
@@ -463,6 +467,7 @@ def test_expansion_problems_have_exact_messages(line, message, tmp_path):
     np.savez(tmp_path / "c.npz", pre=np.array([0, 1]), post=np.array([0, 2]), w=np.ones(3), s=np.array(["a", "b"]),
              d=np.array([0.05, 1.0]))
     np.savez(tmp_path / "nopre.npz", post=np.array([0]))
+    np.savez(tmp_path / "inf.npz", pre=np.array([np.inf]), post=np.array([1.0]))
     (tmp_path / "bad.csv").write_text("pre,post\n0,x\n")
     text = HEAD + line + "\n"
     if "{n}" in message:
