@@ -459,7 +459,7 @@ projections:
     ("  - {from: a, to: a, connect: {file: inf.npz}, weight: 1 mV, delay: 1 ms}",
      "<string>:5:31: a->a: connection file column 'pre' must hold whole numbers"),
     ("  - {from: a, to: a, connect: {file: c.npz}, weight: 1 mV, delay: {column: w}}",
-     "<string>:5:66: a->a: delay: column 'w' of the connection file holds 3 values (expected 2, one per synapse)"),
+     "<string>:5:76: a->a: delay: column 'w' of the connection file holds 3 values (expected 2, one per synapse)"),
 ])
 def test_expansion_problems_have_exact_messages(line, message, tmp_path):
     """Problems only visible once values are drawn or files read are NetlistErrors with the netlist location."""
