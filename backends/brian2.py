@@ -30,27 +30,42 @@ steps (a second spike of one source neuron in the same step is moved to the next
 statistically. The number of steps is ``N = int(duration / dt + 0.5)``, as the contract says
 (Brian2's own ``run(duration)`` would take ``ceil`` when duration/dt is not whole).
 
-Targets. ``numpy`` (the default) needs no compiler and has no compile step: a small network
-builds in about a second (half of it sympy solving the exact integrator) and runs at about
-10-20 us per step for a few neurons. ``cython`` runs the loop 4-5x faster but compiles every code
-object on first use, about 40 s cold per model on this machine (cached in ~/.cython afterwards,
-then about 1 s); ``cpp_standalone`` compiles the whole network into a program each call (about
-10 s of ``make``) and runs fastest. The default is ``numpy`` because the cross-checks that matter
-(the test suite, CI, ``evsim compare`` on small deterministic netlists) are dominated by build
-time, not loop time, and a cold cython cache would add minutes to a CI run; pick ``cython`` or
-``cpp_standalone`` for networks of thousands of neurons simulated for seconds. ``meta`` reports
-build, compile and run seconds separately so the choice can be checked.
+Targets. ``numpy`` (the default) needs no compiler and has no compile step; ``cython`` compiles
+every generated code object on first use and caches it in ~/.cython (keyed by the code, which
+names its arrays: the objects here get the same names in every call, so a network of the same
+structure reuses the cache); ``cpp_standalone`` compiles the whole network into a program on every
+call. Measured on this machine (2 cores, fresh process per run, seconds; "build" is sympy
+solving the exact integrator plus code generation and compilation, "loop" is Brian2's run):
 
-Floating point: Brian2 runs in float64 whatever the netlist's precision. Simultaneous inputs to
-one neuron are summed by Synapses object (projection order), then by source neuron, which can
-differ from the event engine's (source id, synapse index) order in the last bit.
+    network (grid, dt 0.1 ms)             numpy             cython: cold / warm     cpp_standalone
+    20 Poisson -> 10 lif_exp, 50 ms       3.9 (loop 0.09)   76 / 5.2 (loop 0.03)    20-42 (loop 0.01)
+    100 Poisson -> 100 lif_exp, 1 s       4.9 (loop 1.5)    54 / 3.6 (loop 0.3)     23 (loop 0.06)
+    CUBA, 4000 lif_exp, 1 s               12.3 (loop 7.0)   52 (loop 3.5)           60 (loop 1.6)
+
+("warm": the cache filled by an earlier process; what remains is mostly sympy.)
+A first lif_exp or alif network in a process spends 3-5 s in sympy whatever the target (Brian2
+caches the solution per equations and group size). The default is ``numpy`` because the
+cross-checks that matter (the test suite, CI, ``evsim compare`` on small deterministic netlists)
+are dominated by build time: with cython every new network structure in a test run costs 10-60 s
+of compilation, and a cold cache in CI would add many minutes. Pick ``cython`` for repeated runs of
+one larger network, ``cpp_standalone`` for one long run of a large network. ``meta`` reports
+construct, compile and run seconds separately.
+
+Floating point: Brian2 runs in float64 whatever the netlist's precision. Its exact propagators
+are sympy's expanded forms (for lif: (e_l + i_bias) + v e + (-e_l - i_bias) e, not
+v_inf + (v - v_inf) e), which round differently from the engine's closed forms, and the numpy and
+cython targets evaluate them differently in the last bit (a lif held at v = e_l = v_th fires at
+point 1 on numpy and never on cython). Simultaneous inputs to one neuron are summed by Synapses
+object (projection order), then by source neuron, which can differ from the event engine's
+(source id, synapse index) order in the last bit. Spike-for-spike agreement therefore holds up to
+threshold grazes within a few ulps.
 
 Brian2 is imported inside :func:`run`, so ``import backends`` does not need it.
 """
 from __future__ import annotations
 
+import gc
 import math
-import os
 import shutil
 import sys
 import tempfile
@@ -97,6 +112,7 @@ def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progre
             b2.set_device("runtime")
             b2.prefs.codegen.target = target
         b2.defaultclock.dt = dt * b2.second
+        gc.collect()                              # frees the last call's object names (see _name)
         built = _build(b2, arrays, plans, dt)
         t_built = _time.perf_counter()
         network = b2.Network(*built.objects)
@@ -274,15 +290,16 @@ class _Built:
 
 def _build(b2, arrays, plans: _Plans, dt) -> _Built:
     built = _Built()
-    for name, pop in arrays.populations.items():
+    for k, (name, pop) in enumerate(arrays.populations.items()):
         if plans.kinds[name] == "source":
             steps, ids = plans.sources[name]
-            group = b2.SpikeGeneratorGroup(pop.size, ids, steps * dt * b2.second, sorted=True)
+            group = b2.SpikeGeneratorGroup(pop.size, ids, steps * dt * b2.second, sorted=True,
+                                           name=_name("src", k))
         else:
-            group = _neuron_group(b2, pop)
+            group = _neuron_group(b2, pop, _name("pop", k))
         built.groups[name] = group
         built.objects.append(group)
-    for proj, pre_name, post_name, mask in plans.blocks:
+    for k, (proj, pre_name, post_name, mask) in enumerate(plans.blocks):
         pre_pop, post_pop = arrays.populations[pre_name], arrays.populations[post_name]
         pre = proj.pre if mask is None else proj.pre[mask]
         post = proj.post if mask is None else proj.post[mask]
@@ -293,7 +310,7 @@ def _build(b2, arrays, plans: _Plans, dt) -> _Built:
         scalar_delay = d.size > 0 and bool(np.all(d == d[0]))
         kw = {"delay": float(d[0]) * b2.second} if scalar_delay else {}
         syn = b2.Synapses(built.groups[pre_name], built.groups[post_name], model=f"w : {unit}",
-                          on_pre=mod.BRIAN2["on_pre"][proj.port], **kw)
+                          on_pre=mod.BRIAN2["on_pre"][proj.port], name=_name("syn", k), **kw)
         syn.connect(i=np.asarray(pre, dtype=np.int64) - pre_pop.offset,
                     j=np.asarray(post, dtype=np.int64) - post_pop.offset)
         syn.w_ = w if not _constant(w) else float(w[0])
@@ -302,16 +319,16 @@ def _build(b2, arrays, plans: _Plans, dt) -> _Built:
         built.synapses.append((proj, pre_name, post_name, np.asarray(pre, dtype=np.int64) - pre_pop.offset,
                                (d / dt + 0.5).astype(np.int64)))
         built.objects.append(syn)
-    for name, group in built.groups.items():
-        mon = b2.SpikeMonitor(group)
+    for k, (name, group) in enumerate(built.groups.items()):
+        mon = b2.SpikeMonitor(group, name=_name("spikes", k))
         built.spike_mons[name] = mon
         built.objects.append(mon)
     default_every = dt if arrays.netlist.time.mode == "grid" else 1e-4
-    for name, rec in plans.states.items():
+    for k, (name, rec) in enumerate(plans.states.items()):
         every = rec.every if rec.every is not None else default_every
         kw = {} if math.isclose(every, dt, rel_tol=1e-9) else {"dt": every * b2.second}
         record = True if rec.neurons is None else list(rec.neurons)
-        mon = b2.StateMonitor(built.groups[name], list(rec.vars), record=record, **kw)
+        mon = b2.StateMonitor(built.groups[name], list(rec.vars), record=record, name=_name("state", k), **kw)
         built.state_mons[name] = mon
         built.objects.append(mon)
     return built
@@ -321,7 +338,14 @@ def _constant(a: np.ndarray) -> bool:
     return a.size > 0 and bool(np.all(a == a[0]))
 
 
-def _neuron_group(b2, pop):
+def _name(kind: str, k: int) -> str:
+    """Brian2 object names that are the same in every call (``*``: Brian2 appends a number if the
+    name is still taken), so the cython target's compiled-code cache, keyed by the generated code
+    and its array names, is reused by the next run of a network of the same structure."""
+    return f"evsim_{kind}{k}*"
+
+
+def _neuron_group(b2, pop, name):
     mod = model_module(pop.model)
     spec = mod.BRIAN2
     lines = [spec["equations"].strip()]
@@ -331,7 +355,7 @@ def _neuron_group(b2, pop):
     if spec.get("refractory") is not None:
         kw["refractory"] = spec["refractory"]
     try:
-        group = b2.NeuronGroup(pop.size, "\n".join(lines), **kw)
+        group = b2.NeuronGroup(pop.size, "\n".join(lines), name=name, **kw)
     except Exception as exc:
         raise BackendError(f"brian2: model {pop.model!r} (population {pop.name!r}) cannot be expressed in "
                            f"Brian2: {type(exc).__name__}: {exc}") from exc
