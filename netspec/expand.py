@@ -308,15 +308,18 @@ def _spikes(pop: S.Population, problems: Problems):
             problems.add(sp.loc, f"{pop.name}.spikes: times and ids differ in shape ({times.shape}, {ids.shape})")
             return None, None
         if ids.size and (ids.dtype.kind == "f" and not np.all(np.isfinite(ids) & (ids == np.round(ids)))):
-            problems.add(sp.loc, f"{pop.name}.spikes: ids must be whole numbers")
+            bad = ids[~(np.isfinite(ids) & (ids == np.round(ids)))][0]
+            problems.add(sp.loc, f"{pop.name}.spikes: ids must be whole numbers (got {float(bad)!r})")
             return None, None
         ids = ids.astype(np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= pop.size):
             problems.add(sp.loc, f"{pop.name}.spikes: ids out of range (expected 0 <= id < {pop.size}, "
                                  f"got {int(ids.min())} .. {int(ids.max())})")
             return None, None
-        if times.size and (not np.all(np.isfinite(times)) or times.min() < 0):
-            problems.add(sp.loc, f"{pop.name}.spikes: spike times must be >= 0 and finite")
+        bad = ~(np.isfinite(times) & (times >= 0))
+        if bad.any():
+            problems.add(sp.loc, f"{pop.name}.spikes: spike times must be >= 0 and finite "
+                                 f"(got {format_quantity(float(times[bad][0]), TIME)})")
             return None, None
     order = np.lexsort((ids, times))
     return times[order], ids[order].astype(np.int32)
@@ -432,21 +435,29 @@ def _connect(c: S.Connect, n_pre, n_post, pre_global, post_global, rng, columns,
     if c.rule == "file":
         pre, post = columns["pre"], columns["post"]
         for key, arr, n in (("pre", pre, n_pre), ("post", post, n_post)):
-            if (arr.ndim != 1 or arr.dtype.kind not in "iuf"
-                    or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))))):
-                problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers")
+            if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+                problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers "
+                                    f"(got {arr.dtype} with shape {arr.shape})")
+                return None
+            if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+                bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0]
+                problems.add(c.loc, f"{name}: connection file column {key!r} must hold whole numbers (got {float(bad)!r})")
                 return None
             if arr.size and (arr.min() < 0 or arr.max() >= n):
                 problems.add(c.loc, f"{name}: connection file column {key!r} out of range "
                                     f"(expected 0 <= {key} < {n}, got {int(arr.min())} .. {int(arr.max())})")
                 return None
         if pre.shape != post.shape:
-            problems.add(c.loc, f"{name}: connection file columns pre and post differ in length")
+            problems.add(c.loc, f"{name}: connection file columns pre and post differ in length "
+                                f"(got {pre.size} and {post.size})")
             return None
         pre = pre.astype(np.int64)
         post = post.astype(np.int64)
-        if not c.allow_self and np.any(pre_global(pre) == post_global(post)):
-            problems.add(c.loc, f"{name}: connection file connects a neuron to itself, and allow_self is false")
+        same = np.flatnonzero(pre_global(pre) == post_global(post)) if not c.allow_self else ()
+        if len(same):
+            i = int(same[0])
+            problems.add(c.loc, f"{name}: connection file connects a neuron to itself, and allow_self is false "
+                                f"(got pre {pre[i]}, post {post[i]} in row {i})")
             return None
         return pre, post
     raise AssertionError(c.rule)

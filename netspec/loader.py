@@ -639,7 +639,8 @@ class _Builder:
                                       + did_you_mean(n, self.pop_names))
                 ok = False
         if len(set(items)) != len(items):
-            self.problems.add(self.doc.loc(path), f"{what} lists a population twice")
+            twice = next(n for n in items if items.count(n) > 1)
+            self.problems.add(self.doc.loc(path), f"{what} lists a population twice (got {twice!r} twice)")
             ok = False
         return tuple(items) if ok else None
 

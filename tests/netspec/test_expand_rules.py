@@ -451,13 +451,14 @@ projections:
     ("  - {from: a, to: a, connect: {file: c.npz}, weight: 1 mV, delay: {column: {name: d, unit: ms}}}",
      "<string>:5:76: a->a: delay below dt in grid mode (expected 0 or >= dt = 0.1 ms, got 50 us)"),
     ("  - {from: a, to: a, connect: {file: c.npz, allow_self: false}, weight: 1 mV, delay: 1 ms}",
-     "<string>:5:31: a->a: connection file connects a neuron to itself, and allow_self is false"),
+     "<string>:5:31: a->a: connection file connects a neuron to itself, and allow_self is false "
+     "(got pre 0, post 0 in row 0)"),
     ("  - {from: a, to: a, connect: {file: bad.csv}, weight: 1 mV, delay: 1 ms}",
      "<string>:5:31: a->a: connect: cannot read bad.csv (column 'post' is not numeric on every row)"),
     ("  - {from: a, to: a, connect: {file: nopre.npz}, weight: 1 mV, delay: 1 ms}",
      "<string>:5:31: a->a: connection file nopre.npz needs 'pre' and 'post' (it has: post)"),
     ("  - {from: a, to: a, connect: {file: inf.npz}, weight: 1 mV, delay: 1 ms}",
-     "<string>:5:31: a->a: connection file column 'pre' must hold whole numbers"),
+     "<string>:5:31: a->a: connection file column 'pre' must hold whole numbers (got inf)"),
     ("  - {from: a, to: a, connect: {file: c.npz}, weight: 1 mV, delay: {column: w}}",
      "<string>:5:76: a->a: delay: column 'w' of the connection file holds 3 values (expected 2, one per synapse)"),
 ])
