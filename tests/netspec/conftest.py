@@ -9,8 +9,6 @@ import textwrap
 import numpy as np
 import pytest
 
-import netspec
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 YAML_MODELS = os.path.join(REPO, "yaml_models")
@@ -166,7 +164,3 @@ def evsim(capsys):
         return code, out, err
 
     return _run
-
-
-def loads(text, **kw):
-    return netspec.loads(textwrap.dedent(text), **kw)
