@@ -311,11 +311,11 @@ def _spikes(pop: S.Population, problems: Problems):
             bad = ids[~(np.isfinite(ids) & (ids == np.round(ids)))][0]
             problems.add(sp.loc, f"{pop.name}.spikes: ids must be whole numbers (got {float(bad)!r})")
             return None, None
-        ids = ids.astype(np.int64)
-        if ids.size and (ids.min() < 0 or ids.max() >= pop.size):
+        if ids.size and (ids.min() < 0 or ids.max() >= pop.size):  # before the cast: 1e300 is whole but huge
             problems.add(sp.loc, f"{pop.name}.spikes: ids out of range (expected 0 <= id < {pop.size}, "
-                                 f"got {int(ids.min())} .. {int(ids.max())})")
+                                 f"got {ids.min()} .. {ids.max()})")
             return None, None
+        ids = ids.astype(np.int64)
         bad = ~(np.isfinite(times) & (times >= 0))
         if bad.any():
             problems.add(sp.loc, f"{pop.name}.spikes: spike times must be >= 0 and finite "

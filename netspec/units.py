@@ -229,9 +229,9 @@ def format_quantity(value: float, dim: Dim) -> str | float | int:
     """
     if dim == DIMENSIONLESS:
         return value
-    if not math.isfinite(value):
+    if not math.isfinite(value):  # nan only appears in messages: netlists refuse it
         unit = _DISPLAY.get(dim, (_si_string(dim), (0,)))[0]
-        return f"{'-' if value < 0 else ''}inf {unit}"
+        return f"{'nan' if math.isnan(value) else '-inf' if value < 0 else 'inf'} {unit}"
     unit, exps = _DISPLAY.get(dim, (_si_string(dim), (0,)))
     best = None
     for e in exps:

@@ -522,3 +522,18 @@ def test_delay_ranges_and_counts(full_path):
     assert ranges["one"] == (0.001, 0.003) and ranges["zero"] == (0.0, 0.0)
     assert e.delay_range() == (0.0, max(r[1] for r in ranges.values()))
     assert e.n_synapses == sum(p.size for p in e.projections) == 185
+
+
+@pytest.mark.parametrize("times, ids, message", [
+    ([1.0, 2.0], [0.0, 1e300], "s.spikes: ids out of range (expected 0 <= id < 2, got 0.0 .. 1e+300)"),
+    ([1.0, 2.0], [0.5, 1.0], "s.spikes: ids must be whole numbers (got 0.5)"),
+    ([1.0, -2.0], [0, 1], "s.spikes: spike times must be >= 0 and finite (got -2 s)"),
+    ([1.0, np.nan], [0, 1], "s.spikes: spike times must be >= 0 and finite (got nan s)"),
+    ([1.0], [0, 1], "s.spikes: times and ids differ in shape ((1,), (2,))"),
+    (["a"], [0], "s.spikes: spk.npz: times and ids must be numbers (got <U1 and int64)"),
+])
+def test_spike_file_problems(times, ids, message, tmp_path):
+    """A spike file with ids or times that cannot be used is a located problem saying what it got."""
+    np.savez(tmp_path / "spk.npz", times=np.array(times), ids=np.array(ids))
+    assert expand_error("time: {duration: 1 s}\npopulations:\n  s: {size: 2, model: spike_times, "
+                        "spikes: {file: spk.npz}}\n", base_dir=str(tmp_path)) == "<string>:3:44: " + message
