@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import netspec
-from conftest import GRID, REPO, write_data_files
+from netspec_cases import GRID, REPO, write_data_files
 from netspec.memory import expected_synapses
 
 

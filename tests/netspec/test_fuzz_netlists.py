@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netspec
-from conftest import FULL, GRID, MINIMAL, write_data_files, yaml_model_files
+from netspec_cases import FULL, GRID, MINIMAL, write_data_files, yaml_model_files
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 #: EVSIM_FUZZ_EXAMPLES=5000 runs each property longer (the default keeps the suite quick)
@@ -124,7 +124,7 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-@settings(max_examples=MAX_EXAMPLES or 150, **SETTINGS)
+@settings(max_examples=MAX_EXAMPLES or 300, **SETTINGS)
 @given(doc=mutated())
 def test_mutated_netlists_raise_only_netlist_error(doc, data_dir):
     """Seed netlists with random edits load, expand and dump or raise NetlistError, nothing else."""

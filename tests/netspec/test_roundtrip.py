@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import netspec
-from conftest import GRID, write_data_files, yaml_model_files
+from netspec_cases import GRID, write_data_files, yaml_model_files
 
 
 def _round_trip(net, base_dir):

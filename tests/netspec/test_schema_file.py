@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import netspec
-from conftest import FULL, GRID, MINIMAL, yaml_model_files
+from netspec_cases import FULL, GRID, MINIMAL, yaml_model_files
 from netspec import schema_file
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, yaml_model_files
+from netspec_cases import REPO, yaml_model_files
 from netspec import registry
 from netspec.errors import one_of
 
