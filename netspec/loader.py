@@ -240,7 +240,7 @@ def build(doc: Located, base_dir: str, files=(), warnings: list | None = None) -
                 ok[key][name] = check_fields(node.value, item, (key, name), doc, problems, name,
                                              per_entry=("params", "init"))
         elif key == "projections" and isinstance(value, list):
-            ok[key] = [check_fields(node.item, item, (key, i), doc, problems, key) for i, item in enumerate(value)]
+            ok[key] = [check_fields(node.item, item, (key, i), doc, problems) for i, item in enumerate(value)]
         else:
             ok[key] = check(node, value, (key,), doc, problems, key)
     for key in data:

@@ -397,3 +397,20 @@ def test_validate_subprocess_exit_status_and_no_traceback(write, tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert proc.stderr.startswith(f"{path}:2:35: unknown model 'nope'")
+
+
+def test_validate_names_bad_items_by_position(write, evsim, tmp_path, monkeypatch):
+    """A population name that is not text and a projection that is not a mapping are named where they are."""
+    write("net.yaml", """\
+        time: {duration: 1 s}
+        populations: {1: {size: 2, model: lif}, a: {size: 2, model: lif}}
+        projections:
+          - {from: 5, to: a, connect: all_to_all, weight: 1 mV}
+          - 7
+        """)
+    monkeypatch.chdir(tmp_path)
+    assert evsim("validate", "net.yaml") == (2, "", "\n".join([
+        "net.yaml:2:15: name 1 in populations must be text",
+        "net.yaml:4:12: 'from' has the wrong type (expected a text or a list, got 5)",
+        "net.yaml:5:5: projections[1] has the wrong type (expected a mapping, got 7)",
+        "evsim: 3 problems found"]) + "\n")
