@@ -25,21 +25,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 MAX_TERMS = 8
 NO_ROOT = math.inf
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def eval_g(n, rate, a, b, x):
     s = 0.0
+    if x == 0.0:
+        for k in range(n):
+            s += a[k]
+        return s
     for k in range(n):
         s += (a[k] + b[k] * x) * math.exp(-rate[k] * x)
     return s
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def eval_g_dg(n, rate, a, b, x):
     """g(x) and g'(x)."""
     g = 0.0
@@ -52,7 +56,7 @@ def eval_g_dg(n, rate, a, b, x):
     return g, dg
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _refine(n, rate, a, b, lo, hi, glo, ghi):
     """The root of g in [lo, hi], where g(lo) and g(hi) differ in sign: Newton steps while
     they stay inside the bracket and shrink it fast enough, bisection otherwise."""
@@ -89,7 +93,7 @@ def _refine(n, rate, a, b, lo, hi, glo, ghi):
     return x
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     """Terms of (D + mu) g into out_*; returns their count."""
     m = 0
@@ -109,7 +113,7 @@ def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     return m
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     """Roots of one level in (lo, hi), given the ``m`` roots ``sub`` of the level below it
     (which split (lo, hi) into pieces holding at most one root each); returns how many."""
@@ -149,11 +153,9 @@ def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     return found
 
 
-@njit(cache=True)
-def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out):
+@kernel(refcounted=False)
+def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out, sub, cur):
     """Roots in (lo, hi) of level 1, found bottom-up from the deepest level; returns how many."""
-    sub = np.empty(MAX_TERMS)
-    cur = np.empty(MAX_TERMS)
     m = 0
     for level in range(nlev - 1, 0, -1):
         m = _level_roots(counts[level], rates[level], As[level], Bs[level], lo, hi, sub, m, cur)
@@ -164,7 +166,7 @@ def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out):
     return m
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     """Fills the Rolle levels of g; returns the number of levels."""
     for k in range(n):
@@ -191,7 +193,7 @@ def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     return level + 1
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def upper_bound(n, rate, a, b, lo, hi):
     """An upper bound of g on [lo, hi] (hi may be inf); inf if some term has b != 0."""
     s = 0.0
@@ -209,12 +211,19 @@ def upper_bound(n, rate, a, b, lo, hi):
     return s
 
 
-@njit(cache=True)
-def first_crossing(n, rate, a, b, lo, hi):
+def workspace():
+    """Scratch arrays for :func:`first_crossing` (allocate once, reuse for every call)."""
+    return np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64), \
+        np.empty((3, MAX_TERMS))
+
+
+@kernel(refcounted=False)
+def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     """First x in (lo, hi] with g(x) >= 0, given g(lo) < 0; ``NO_ROOT`` (inf) if there is none.
 
     If g(lo) >= 0 already, returns lo. ``hi`` may be inf (a prediction with no horizon); the
-    search then ends where every term has decayed (g has reached its constant part)."""
+    search then ends where every term has decayed (g has reached its constant part).
+    ``ws_*`` come from :func:`workspace`."""
     if n == 0:
         return NO_ROOT
     g_lo = eval_g(n, rate, a, b, lo)
@@ -222,18 +231,25 @@ def first_crossing(n, rate, a, b, lo, hi):
         return lo
     if upper_bound(n, rate, a, b, lo, hi) < 0.0:
         return NO_ROOT
+    return _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots)
+
+
+@kernel(refcounted=False)
+def _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots):
+    """first_crossing past its cheap tests: root isolation and refinement."""
     if math.isinf(hi):
         hi = _finite_horizon(n, rate, a, b, lo)
         if math.isinf(hi):
             return NO_ROOT
-    rates = np.empty((MAX_TERMS + 1, MAX_TERMS))
-    As = np.empty((MAX_TERMS + 1, MAX_TERMS))
-    Bs = np.empty((MAX_TERMS + 1, MAX_TERMS))
-    counts = np.zeros(MAX_TERMS + 1, dtype=np.int64)
+    rates = ws_levels[0]
+    As = ws_levels[1]
+    Bs = ws_levels[2]
+    counts = ws_counts
+    counts[:] = 0
     nlev = _build_levels(n, rate, a, b, rates, As, Bs, counts)
-    crit = np.empty(MAX_TERMS)
+    crit = ws_roots[0]
     # critical points of exp(mu x) g split (lo, hi) into pieces where g changes sign at most once
-    m = _critical_points(nlev, counts, rates, As, Bs, lo, hi, crit)
+    m = _critical_points(nlev, counts, rates, As, Bs, lo, hi, crit, ws_roots[1], ws_roots[2])
     left = lo
     g_left = g_lo
     for j in range(m + 1):
@@ -246,7 +262,7 @@ def first_crossing(n, rate, a, b, lo, hi):
     return NO_ROOT
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _finite_horizon(n, rate, a, b, lo):
     """A time after which g has no further root: past it the slowest part of g dominates the
     rest and keeps its sign. inf if g never settles below zero (then a crossing is certain

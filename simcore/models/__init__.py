@@ -30,5 +30,13 @@ MODELS = tuple(m.MODEL for m in MODULES.values())
 
 
 def module(name: str):
-    """The module of a registered model (KeyError if there is none)."""
-    return MODULES[name]
+    """The module holding a model's kernels: ours, or a third-party model's (its ModelSpec
+    names its module). KeyError if there is none."""
+    if name in MODULES:
+        return MODULES[name]
+    from netspec import registry
+
+    spec = registry.get(name)
+    if spec is None or not spec.module:
+        raise KeyError(name)
+    return importlib.import_module(spec.module)

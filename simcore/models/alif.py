@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ..jit import kernel
 
 from netspec.model_spec import NEURON, ModelSpec, Param, StateVar
 
@@ -41,7 +41,7 @@ def derive(p: dict) -> dict:
     return {**base.derive(p), "inv_ta": 1.0 / p["tau_a"]}
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def advance(s, p, i, t0, t1, ref_until):
     base.advance(s, p, i, t0, t1, ref_until)
     h = t1 - t0
@@ -49,7 +49,7 @@ def advance(s, p, i, t0, t1, ref_until):
         s[i, A] *= math.exp(-h * p[i, INV_TA])
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def threshold_terms(s, p, i, rate, a, b):
     n = base.threshold_terms(s, p, i, rate, a, b)
     a0 = s[i, A]
@@ -69,7 +69,7 @@ def threshold_terms(s, p, i, rate, a, b):
 apply_input = base.apply_input
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def reset(s, p, i):
     s[i, A] += p[i, BETA]
     return base.reset(s, p, i)

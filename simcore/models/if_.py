@@ -7,7 +7,7 @@ Between inputs v rises (or falls) linearly: v(h) = v0 + h i_bias / tau_m.
 """
 from __future__ import annotations
 
-from numba import njit
+from ..jit import kernel
 
 from netspec.model_spec import NEURON, Constraint, ModelSpec, Param, Port, StateVar
 
@@ -39,14 +39,14 @@ def derive(p: dict) -> dict:
     return {"slope": p["i_bias"] / p["tau_m"]}
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def advance(s, p, i, t0, t1, ref_until):
     h = t1 - max(t0, ref_until)
     if h > 0.0:
         s[i, V] += h * p[i, SLOPE]
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def threshold_terms(s, p, i, rate, a, b):
     rate[0] = 0.0
     a[0] = s[i, V] - p[i, V_TH]
@@ -54,13 +54,13 @@ def threshold_terms(s, p, i, rate, a, b):
     return 1
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def apply_input(s, p, i, port, w, refractory):
     if not refractory:
         s[i, V] += w
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def reset(s, p, i):
     s[i, V] = p[i, V_RESET]
     return p[i, T_REF]

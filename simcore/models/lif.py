@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ..jit import kernel
 
 from netspec.model_spec import NEURON, Constraint, ModelSpec, Param, Port, StateVar
 
@@ -44,7 +44,7 @@ def derive(p: dict) -> dict:
     return {"inv_tm": 1.0 / p["tau_m"], "v_inf": p["e_l"] + p["i_bias"]}
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def advance(s, p, i, t0, t1, ref_until):
     h = t1 - max(t0, ref_until)
     if h <= 0.0:
@@ -53,7 +53,7 @@ def advance(s, p, i, t0, t1, ref_until):
     s[i, V] = v_inf + (s[i, V] - v_inf) * math.exp(-h * p[i, INV_TM])
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def threshold_terms(s, p, i, rate, a, b):
     v_inf = p[i, V_INF]
     rate[0] = 0.0
@@ -65,13 +65,13 @@ def threshold_terms(s, p, i, rate, a, b):
     return 2
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def apply_input(s, p, i, port, w, refractory):
     if not refractory:
         s[i, V] += w
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def reset(s, p, i):
     s[i, V] = p[i, V_RESET]
     return p[i, T_REF]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ..jit import kernel
 
 from netspec.model_spec import NEURON, Constraint, ModelSpec, Param, Port, StateVar
 
@@ -71,14 +71,14 @@ def derive(p: dict) -> dict:
             "v_inf": p["e_l"] + p["i_bias"]}
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _phi1(x):
     if abs(x) < 1e-5:
         return 1.0 + x * (0.5 + x / 6.0)
     return math.expm1(x) / x
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def _psc(h, e_m, e_s, k, inv_tm, tau_s, tau_m):
     """P_s(h): the voltage a unit current of time constant tau_s adds over h from v = 0."""
     if abs(k) < NEAR:
@@ -86,7 +86,7 @@ def _psc(h, e_m, e_s, k, inv_tm, tau_s, tau_m):
     return h * inv_tm * e_m * _phi1(h * (tau_s - tau_m) / (tau_s * tau_m))
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def advance(s, p, i, t0, t1, ref_until):
     """State of neuron i from t0 to t1 with no input; v held until ref_until."""
     h = t1 - t0
@@ -122,7 +122,7 @@ def advance(s, p, i, t0, t1, ref_until):
     s[i, II] = ii
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def threshold_terms(s, p, i, rate, a, b):
     """v(x) - v_th as sum_k (a_k + b_k x) exp(-rate_k x), x the time since the state's time;
     returns the number of terms. (Particular solution of a current i_s0: i_s0 k_s e^{-x/tau_s}.)"""
@@ -162,7 +162,7 @@ def threshold_terms(s, p, i, rate, a, b):
     return n
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def apply_input(s, p, i, port, w, refractory):
     if port == 0:
         s[i, IE] += w
@@ -170,7 +170,7 @@ def apply_input(s, p, i, port, w, refractory):
         s[i, II] += w
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def reset(s, p, i):
     """Applies the reset; returns the refractory period."""
     s[i, V] = p[i, V_RESET]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from ..jit import kernel
 
 from netspec.model_spec import SOURCE, ModelSpec, Param, StateVar
 
@@ -37,7 +37,7 @@ def derive(p: dict) -> dict:
     return {}
 
 
-@njit(cache=True)
+@kernel(refcounted=False)
 def next_spike(s, p, i, t_prev, key, dt):
     """The next spike time after ``t_prev`` (a grid time n*dt in grid mode, dt > 0); inf if none.
 

@@ -511,7 +511,9 @@ class _Exact:
                             self.fire(n, t)
                             fired = True
                     self.pred[gid] = self.predict(n)
-                    if fired and self.pred[gid][0] == t:
+                    # a bracket (lo, hi] with lo == t puts the crossing after t; only an exact
+                    # crossing at t itself would repeat forever
+                    if fired and self.pred[gid][2] is None and self.pred[gid][0] == t:
                         raise RuntimeError(f"neuron {gid} would fire forever at t = {t} (g >= 0 after its "
                                            f"reset and t_ref = 0)")
         assert not arrivals, "inputs to a population processed before their source"

@@ -1,0 +1,680 @@
+"""The event-driven engine kernel.
+
+This file is a template: :mod:`simcore.codegen` copies it into a module of its own for each set
+of models a network uses, replacing the dispatch import below with functions that call those
+models' kernels (``m_advance``, ``m_terms``, ``m_apply``, ``m_reset``, ``m_next_spike``). The
+copy is compiled by Numba and cached on disk, so a network's engine is compiled once.
+
+Algorithm (docs/semantics.md is the contract; docs/engine.md explains the design):
+
+* A calendar queue of ``n_slots`` buckets of width ``width`` = the smallest positive synaptic
+  delay. A spike emitted inside bucket k reaches its targets in bucket k + 1 or later, so inside
+  one bucket every neuron can be advanced on its own, in any order.
+* Queue entries: deliveries (time, target, weight, port, synapse), wakes (a neuron's predicted
+  threshold crossing, or a source's next spike, valid while the neuron's version is unchanged),
+  and state samples. Entries live in a pool of fixed-size chunks linked per bucket.
+* A bucket is processed stage by stage (stages order populations joined by zero-delay
+  projections). For each neuron touched in a stage, its entries are sorted by (time, synapse);
+  for each input time it fires every threshold crossing up to that time, applies the inputs and
+  takes the samples due; then it fires the crossings left in the bucket and schedules a wake at
+  its next crossing, searched up to ``horizon`` ahead (if none, a wake to look again then). The
+  time of that wake is remembered: an input that arrives before it needs no search.
+* Spikes found in a stage are sorted by (time, neuron) and expanded through the CSR rows of
+  their projections into the buckets of their arrival times. Rows are sorted by delay, so a row
+  stops at the first delivery after the end of the run.
+
+A neuron that receives nothing and cannot reach threshold costs nothing after its first look.
+Array layouts: see simcore/layout.py (column constants below are shared with it).
+"""
+import math
+
+import numpy as np
+from simcore.jit import kernel
+
+from simcore.crossing import eval_g, first_crossing, upper_bound
+from simcore.rng import stream_key
+
+# --- dispatch: replaced by simcore.codegen ---
+from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_terms  # noqa: F401
+# --- end dispatch ---
+
+CHUNK = 64
+KIND_WAKE = -1
+KIND_SAMPLE = -2
+NEURON_KIND = 0
+GENERATOR_KIND = 1
+LIST_KIND = 2
+
+# queue entry columns: qf (float64) and qi (int64)
+QT, QW = 0, 1
+QAUX, QTGT, QKIND, QLINK = 0, 1, 2, 3
+# bucket columns of `slots`
+SHEAD, STAIL, SFILL, SCOUNT = 0, 1, 2, 3
+# per-neuron float columns of `nf`
+T_STATE, REF_UNTIL, SAFE, NEXT_SRC = 0, 1, 2, 3
+# per-neuron int columns of `ni`
+VERSION, SRC_POS, NB_HEAD = 0, 1, 2
+# population columns of `pop_i`
+P_OFFSET, P_MODEL, P_KIND, P_STAGE, P_RECORD, P_PROJ_LO, P_PROJ_HI = 0, 1, 2, 3, 4, 5, 6
+# projection columns of `proj_i` and `proj_f`
+J_PORT, J_SRC_LO, J_INDPTR, J_SYN, J_W_CONST, J_D_CONST, J_W_OFF, J_D_OFF = 0, 1, 2, 3, 4, 5, 6, 7
+JF_W, JF_D = 0, 1
+# counters columns
+C_SPIKES, C_DELIVERIES, C_UPDATES = 0, 1, 2
+# meta: int64 bookkeeping
+M_FREE = 0        # head of the free chunk list (-1: none)
+M_CHUNKS = 1      # chunks allocated
+M_PENDING = 2     # entries in the calendar
+M_BUCKET = 3      # the next bucket to process
+M_SPIKES = 4      # recorded spikes in the output buffer
+M_SAMPLES = 5     # samples in the output buffer
+M_SVALS = 6       # sample values in the output buffer
+M_DONE = 7        # 1 once nothing is left to simulate
+M_STAGE = 8       # spikes found so far in the current stage
+M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
+
+
+@kernel(refcounted=False)
+def bucket_of(cfg, t):
+    if cfg.grid:
+        return round(t / cfg.dt) // cfg.ticks_per_bucket
+    return int(math.floor(t / cfg.width))
+
+
+@kernel(refcounted=False)
+def bucket_start(cfg, k):
+    if cfg.grid:
+        return k * cfg.ticks_per_bucket * cfg.dt
+    return k * cfg.width
+
+
+# ---------------------------------------------------------------------------- the queue
+@kernel
+def reserve(q, meta, n_entries, n_slots):
+    """Makes room for ``n_entries`` appends to at most ``n_slots`` buckets; returns the queue."""
+    qf, qi, chunk_next = q
+    need = (n_entries + CHUNK - 1) // CHUNK + min(n_entries, n_slots) + 1
+    free = 0
+    c = meta[M_FREE]
+    while c >= 0 and free < need:
+        free += 1
+        c = chunk_next[c]
+    if free >= need:
+        return q
+    old = meta[M_CHUNKS]
+    new = max(2 * old, old + need)
+    qf2 = np.empty((new * CHUNK, 2))
+    qi2 = np.empty((new * CHUNK, 4), dtype=np.int64)
+    next2 = np.empty(new, dtype=np.int64)
+    qf2[:old * CHUNK] = qf[:old * CHUNK]
+    qi2[:old * CHUNK] = qi[:old * CHUNK]
+    next2[:old] = chunk_next[:old]
+    for c in range(old, new):
+        next2[c] = c + 1 if c + 1 < new else meta[M_FREE]
+    meta[M_FREE] = old
+    meta[M_CHUNKS] = new
+    return (qf2, qi2, next2)
+
+
+@kernel(refcounted=False)
+def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
+    """Appends an entry to bucket b of the ring (room must have been reserved)."""
+    if slots[b, STAIL] < 0 or slots[b, SFILL] == CHUNK:
+        c = meta[M_FREE]
+        meta[M_FREE] = chunk_next[c]
+        chunk_next[c] = -1
+        if slots[b, STAIL] < 0:
+            slots[b, SHEAD] = c
+        else:
+            chunk_next[slots[b, STAIL]] = c
+        slots[b, STAIL] = c
+        slots[b, SFILL] = 0
+    e = slots[b, STAIL] * CHUNK + slots[b, SFILL]
+    slots[b, SFILL] += 1
+    slots[b, SCOUNT] += 1
+    meta[M_PENDING] += 1
+    qf[e, QT] = t
+    qf[e, QW] = w
+    qi[e, QAUX] = aux
+    qi[e, QTGT] = tgt
+    qi[e, QKIND] = kind
+
+
+@kernel(refcounted=False)
+def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
+    """Pushes an entry for time t into its bucket (after bucket k), or into the farthest bucket
+    the ring can hold if t lies beyond it (the entry is pushed on when that bucket comes)."""
+    b = bucket_of(cfg, t)
+    if b <= k:
+        b = k + 1
+    if b > k + cfg.n_slots - 2:
+        b = k + cfg.n_slots - 2
+    push(qf, qi, chunk_next, meta, slots, b % cfg.n_slots, t, tgt, w, kind, aux)
+
+
+@kernel(refcounted=False)
+def release(chunk_next, meta, slots, b):
+    """Returns the chunks of bucket b to the free list."""
+    if slots[b, SHEAD] >= 0:
+        chunk_next[slots[b, STAIL]] = meta[M_FREE]
+        meta[M_FREE] = slots[b, SHEAD]
+    meta[M_PENDING] -= slots[b, SCOUNT]
+    slots[b, SHEAD] = -1
+    slots[b, STAIL] = -1
+    slots[b, SFILL] = 0
+    slots[b, SCOUNT] = 0
+
+
+@kernel
+def grow_f(a, need):
+    if need <= a.size:
+        return a
+    b = np.empty(max(need, 2 * a.size + 16))
+    b[:a.size] = a
+    return b
+
+
+@kernel
+def grow_i(a, need):
+    if need <= a.size:
+        return a
+    b = np.empty(max(need, 2 * a.size + 16), dtype=a.dtype)
+    b[:a.size] = a
+    return b
+
+
+# ---------------------------------------------------------------------------- one neuron
+@kernel(refcounted=False)
+def terms_at(mid, st, params, j, start, t_state, ref_until, scratch, rate, a, b):
+    """Threshold terms of neuron j taken at ``start`` (>= its state time): from its state row,
+    or from a copy advanced to ``start`` (the state itself must not run ahead of inputs that
+    may still arrive)."""
+    if start <= t_state:
+        return m_terms(mid, st, params, j, rate, a, b)
+    for c in range(st.shape[1]):
+        scratch[0, c] = st[j, c]
+    row = params[j:j + 1]
+    m_advance(mid, scratch, row, 0, t_state, start, ref_until)
+    return m_terms(mid, scratch, row, 0, rate, a, b)
+
+
+@kernel(refcounted=False)
+def first_grid_point(dt, n, rate, a, b, start, p_first, p_last, lv, lc, lr):
+    """First grid point p in [p_first, p_last] with g(t_p) > 0 (g's terms taken at time
+    ``start``); -1 if none."""
+    x_hi = p_last * dt - start
+    p_min = p_first
+    while p_min <= p_last:
+        x_lo = max((p_min - 1) * dt - start, 0.0)
+        x = first_crossing(n, rate, a, b, x_lo, x_hi, lv, lc, lr)
+        if math.isinf(x):
+            return -1
+        p = max(int(math.ceil((start + x) / dt - 1e-9)), p_min)
+        if p > p_last:
+            return -1
+        if eval_g(n, rate, a, b, p * dt - start) > 0.0:
+            return p
+        p_min = p + 1
+    return -1
+
+
+@kernel(refcounted=False)
+def emit(spk_t, spk_i, meta, t, j):
+    n = meta[M_STAGE]
+    if n >= spk_t.size:
+        meta[M_OVERFLOW] = 1  # reported by the runner; the run stops at the end of this bucket
+        return
+    spk_t[n] = t
+    spk_i[n] = j
+    meta[M_STAGE] = n + 1
+
+
+@kernel(refcounted=False)
+def reset_neuron(cfg, mid, st, params, nf, j, t_sp):
+    """Applies the model's reset at t_sp and starts the refractory period."""
+    t_ref = m_reset(mid, st, params, j)
+    if cfg.grid:
+        # held at the reset value up to point p - 1 + R, R = Brian2's timestep(t_ref)
+        # (as integer * dt, like every grid time, so that comparisons with input times are exact)
+        r = int((t_ref + 1e-3 * cfg.dt) / cfg.dt)
+        nf[j, REF_UNTIL] = (round(t_sp / cfg.dt) + r - 1) * cfg.dt
+    else:
+        nf[j, REF_UNTIL] = t_sp + t_ref
+
+
+@kernel(refcounted=False)
+def fire_until(cfg, mid, st, params, nf, j, t_lim, inclusive, defer_at_limit, spk_t, spk_i, meta,
+               scratch, rate, a, b, lv, lc, lr):
+    """Fires every threshold crossing of neuron j up to t_lim (inclusive or not), with no input
+    in between. Returns 1 if it fired exactly at t_lim; then, if ``defer_at_limit``, the reset
+    is left to the caller (Brian2 resets after the inputs of the same step)."""
+    while True:
+        t_state = nf[j, T_STATE]
+        ref = nf[j, REF_UNTIL]
+        start = max(t_state, ref)
+        if cfg.grid:
+            m0 = round(start / cfg.dt)
+            p_lim = round(t_lim / cfg.dt)
+            p_last = p_lim if inclusive else p_lim - 1
+            if m0 + 1 > p_last:
+                return 0
+            n = terms_at(mid, st, params, j, m0 * cfg.dt, t_state, ref, scratch, rate, a, b)
+            p = first_grid_point(cfg.dt, n, rate, a, b, m0 * cfg.dt, m0 + 1, p_last, lv, lc, lr)
+            if p < 0:
+                return 0
+            t_sp = p * cfg.dt
+        else:
+            if start > t_lim or (start == t_lim and not inclusive):
+                return 0
+            n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
+            x = first_crossing(n, rate, a, b, 0.0, t_lim - start, lv, lc, lr)
+            if math.isinf(x):
+                return 0
+            t_sp = start + x
+            if t_sp > t_lim or (t_sp == t_lim and not inclusive):
+                return 0
+        m_advance(mid, st, params, j, t_state, t_sp, ref)
+        nf[j, T_STATE] = t_sp
+        emit(spk_t, spk_i, meta, t_sp, j)
+        at_limit = t_sp == t_lim
+        if not (at_limit and defer_at_limit):
+            reset_neuron(cfg, mid, st, params, nf, j, t_sp)
+        if at_limit:
+            return 1
+
+
+@kernel(refcounted=False)
+def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
+    """Fires neuron j's crossings left in bucket k; returns the time of its next wake (its next
+    crossing, or when to look again), inf if it cannot reach threshold without input. Sets the
+    neuron's safe time: no crossing happens before it unless an input arrives."""
+    while True:
+        t_state = nf[j, T_STATE]
+        ref = nf[j, REF_UNTIL]
+        start = max(t_state, ref)
+        if cfg.grid:
+            start = round(start / cfg.dt) * cfg.dt
+        n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
+        if upper_bound(n, rate, a, b, 0.0, math.inf) < 0.0:
+            nf[j, SAFE] = math.inf
+            return math.inf
+        hi = max(bucket_start(cfg, k + 1) - start, 0.0) + cfg.horizon
+        if cfg.grid:
+            m0 = round(start / cfg.dt)
+            p_last = round((start + hi) / cfg.dt)
+            p = first_grid_point(cfg.dt, n, rate, a, b, start, m0 + 1, p_last, lv, lc, lr)
+            t_c = p * cfg.dt if p >= 0 else math.inf
+            t_w = t_c if p >= 0 else p_last * cfg.dt
+        else:
+            x = first_crossing(n, rate, a, b, 0.0, hi, lv, lc, lr)
+            t_c = start + x
+            t_w = t_c if not math.isinf(x) else start + hi
+        if not math.isinf(t_c) and bucket_of(cfg, t_c) <= k and t_c < cfg.t_end:
+            m_advance(mid, st, params, j, t_state, t_c, ref)
+            nf[j, T_STATE] = t_c
+            emit(spk_t, spk_i, meta, t_c, j)
+            reset_neuron(cfg, mid, st, params, nf, j, t_c)
+            continue
+        nf[j, SAFE] = t_w
+        return t_w
+
+
+@kernel(refcounted=False)
+def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
+               counters, pop):
+    """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
+    sample counts (n_s, n_v). ``ws`` is the solver workspace, ``smp`` the sample buffers."""
+    qf, qi, chunk_next = q
+    scratch, rate, a, b, lv, lc, lr = ws
+    out_sr, out_st, out_sv = smp
+    params = net.params
+    jumps = net.model_jumps[mid]
+    rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
+    x = 0
+    changed = False
+    while x < n_ent:
+        e = order[x]
+        kind = qi[e, QKIND]
+        t_in = qf[e, QT]
+        if kind == KIND_WAKE:
+            x += 1
+            continue
+        if kind == KIND_SAMPLE and bucket_of(cfg, t_in) > k:
+            # a sample beyond the ring's reach, parked in this bucket: push it on
+            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_in, j, 0.0, KIND_SAMPLE, qi[e, QAUX])
+            x += 1
+            continue
+        if t_in < nf[j, T_STATE]:
+            t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
+        spiked = 0
+        if t_in >= nf[j, SAFE] or changed:
+            spiked = fire_until(cfg, mid, st, params, nf, j, t_in, True, cfg.grid, spk_t, spk_i, meta,
+                                scratch, rate, a, b, lv, lc, lr)
+        if kind >= 0:
+            ref = nf[j, REF_UNTIL]
+            m_advance(mid, st, params, j, nf[j, T_STATE], t_in, ref)
+            nf[j, T_STATE] = t_in
+            if cfg.grid:
+                refractory = spiked == 1 or t_in <= ref
+            else:
+                refractory = spiked == 1 or t_in <= ref
+            while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == qf[e, QT]:
+                f = order[x]
+                m_apply(mid, st, params, j, qi[f, QKIND], qf[f, QW], refractory)
+                counters[pop, C_DELIVERIES] += 1
+                x += 1
+            changed = True
+            if spiked == 1 and cfg.grid:
+                reset_neuron(cfg, mid, st, params, nf, j, t_in)
+            elif jumps and not cfg.grid and not refractory:
+                n = m_terms(mid, st, params, j, rate, a, b)
+                if eval_g(n, rate, a, b, 0.0) >= 0.0:
+                    emit(spk_t, spk_i, meta, t_in, j)
+                    reset_neuron(cfg, mid, st, params, nf, j, t_in)
+        elif spiked == 1 and cfg.grid:
+            reset_neuron(cfg, mid, st, params, nf, j, t_in)
+        # samples at this time: the state after everything that happens at t_in
+        t_e = qf[e, QT]
+        while x < n_ent and qi[order[x], QKIND] == KIND_SAMPLE and qf[order[x], QT] == t_e:
+            f = order[x]
+            m_advance(mid, st, params, j, nf[j, T_STATE], t_in, nf[j, REF_UNTIL])
+            nf[j, T_STATE] = t_in
+            r = qi[f, QAUX]
+            g = rec_group[r]
+            out_sr[n_s] = r
+            out_st[n_s] = t_e
+            n_s += 1
+            for vi in range(rec_var_ptr[g], rec_var_ptr[g + 1]):
+                out_sv[n_v] = st[j, rec_vars[vi]]
+                n_v += 1
+            t_next = next_sample_time(cfg, t_e, rec_every[g])
+            if t_next < cfg.t_end - (cfg.dt if cfg.grid else 0.0):
+                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_next, j, 0.0, KIND_SAMPLE, r)
+            x += 1
+        while x < n_ent and qi[order[x], QKIND] == KIND_WAKE and qf[order[x], QT] == t_e:
+            x += 1
+    t_w = predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+    if t_w < cfg.t_end:
+        schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
+    return n_s, n_v
+
+
+@kernel(refcounted=False)
+def next_sample_time(cfg, t, every):
+    if cfg.grid:
+        return (round(t / cfg.dt) + round(every / cfg.dt)) * cfg.dt
+    return (round(t / every) + 1) * every
+
+
+# ---------------------------------------------------------------------------- sources
+@kernel(refcounted=False)
+def next_source_time(cfg, st, params, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t_prev):
+    """Event time of source j's next spike after the one at t_prev (-inf: its first)."""
+    pop = neuron_pop[j]
+    if pop_i[pop, P_KIND] == LIST_KIND:
+        i = ni[j, SRC_POS]
+        if src_ptr[j] + i >= src_ptr[j + 1]:
+            return math.inf
+        ni[j, SRC_POS] = i + 1
+        return src_times[src_ptr[j] + i]
+    key = stream_key(pop_key[pop], j - pop_i[pop, P_OFFSET])
+    mid = pop_i[pop, P_MODEL]
+    if cfg.grid:
+        prev = -math.inf if t_prev == -math.inf else t_prev - cfg.dt     # its recorded time t_n
+        return m_next_spike(mid, st, params, j, prev, key, cfg.dt) + cfg.dt  # acts at point n + 1
+    return m_next_spike(mid, st, params, j, t_prev, key, 0.0)
+
+
+@kernel(refcounted=False)
+def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, params, pop_i, pop_key, neuron_pop, src_ptr,
+               src_times, nf, ni, spk_t, spk_i):
+    """Emits source j's spikes that fall in bucket k and schedules a wake for its next one."""
+    while True:
+        t = nf[j, NEXT_SRC]
+        if math.isinf(t) or t >= cfg.t_end:
+            return
+        if bucket_of(cfg, t) > k:
+            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+            return
+        emit(spk_t, spk_i, meta, t, j)
+        nf[j, NEXT_SRC] = next_source_time(cfg, st, params, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t)
+
+
+# ---------------------------------------------------------------------------- the run
+@kernel
+def start(cfg, net, st, nf, ni, q, meta, slots):
+    """Schedules every neuron's first look, every source's first spike and every first sample."""
+    n_rec = net.rec_neuron.size
+    q = reserve(q, meta, cfg.n + n_rec, cfg.n_slots)
+    qf, qi, chunk_next = q
+    for j in range(cfg.n):
+        pop = net.neuron_pop[j]
+        if net.pop_i[pop, P_KIND] == NEURON_KIND:
+            push(qf, qi, chunk_next, meta, slots, 0, 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
+        else:
+            t = next_source_time(cfg, st, net.params, net.pop_i, net.pop_key, net.neuron_pop, net.src_ptr,
+                                 net.src_times, ni, j, -math.inf)
+            nf[j, NEXT_SRC] = t
+            if t < cfg.t_end:
+                schedule(cfg, qf, qi, chunk_next, meta, slots, -1, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+    for r in range(n_rec):
+        push(qf, qi, chunk_next, meta, slots, 0, 0.0, net.rec_neuron[r], 0.0, KIND_SAMPLE, r)
+    return q
+
+
+@kernel
+def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, t_stop):
+    """Processes buckets while they start before t_stop.
+
+    ``work`` = (stage spike times, stage spike neurons, sorting buffer); ``out`` = (recorded
+    spike times, neurons, sample slots, sample times, sample values). Returns the (possibly
+    grown) queue, work and out; meta[M_BUCKET] is where to go on, meta[M_DONE] 1 at the end."""
+    lv = np.empty((3, 9, 8))
+    lc = np.zeros(9, dtype=np.int64)
+    lr = np.empty((3, 8))
+    rate = np.empty(8)
+    a = np.empty(8)
+    b = np.empty(8)
+    scratch = np.empty((1, max(st.shape[1], 1)))
+    k = meta[M_BUCKET]
+    while True:
+        t0 = bucket_start(cfg, k)
+        if t0 >= cfg.t_end or meta[M_PENDING] == 0:
+            meta[M_DONE] = 1
+            break
+        if t0 >= t_stop:
+            break
+        slot = k % cfg.n_slots
+        if slots[slot, SCOUNT] == 0:
+            k += 1
+            continue
+        for stage in range(cfg.n_stages):
+            if work[2].size < slots[slot, SCOUNT]:
+                work = (work[0], work[1], grow_i(work[2], slots[slot, SCOUNT]))  # zero delays add entries
+            q, work, out = process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, k, slot,
+                                         stage, rate, a, b, scratch, lv, lc, lr)
+            if meta[M_STAGE] > 0:
+                q, out = deliver(cfg, net, q, meta, slots, work[0], work[1], k, out, counters)
+                meta[M_STAGE] = 0
+        release(q[2], meta, slots, slot)
+        k += 1
+        if meta[M_OVERFLOW]:
+            break
+    meta[M_BUCKET] = k
+    return q, work, out
+
+
+@kernel
+def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, k, slot, stage,
+                  rate, a, b, scratch, lv, lc, lr):
+    qf, qi, chunk_next = q
+    n_touched = 0
+    n_samples = 0
+    # group this stage's entries by target neuron (linked through QLINK)
+    c = slots[slot, SHEAD]
+    while c >= 0:
+        used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
+        for e in range(c * CHUNK, c * CHUNK + used):
+            j = qi[e, QTGT]
+            pop = net.neuron_pop[j]
+            if net.pop_i[pop, P_STAGE] != stage:
+                continue
+            kind = qi[e, QKIND]
+            if kind == KIND_WAKE and qi[e, QAUX] != ni[j, VERSION]:
+                continue  # a stale prediction
+            if kind == KIND_SAMPLE:
+                n_samples += 1
+            qi[e, QLINK] = ni[j, NB_HEAD]
+            if ni[j, NB_HEAD] < 0:
+                touched[n_touched] = j
+                n_touched += 1
+            ni[j, NB_HEAD] = e
+        c = chunk_next[c]
+    if n_touched == 0:
+        return q, work, out
+    # room: one wake per touched neuron and the next sample of each sample taken
+    q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
+    qf, qi, chunk_next = q
+    spk_t, spk_i, order = work
+    out_t, out_i, out_sr, out_st, out_sv = out
+    n_s = meta[M_SAMPLES]
+    n_v = meta[M_SVALS]
+    out_sr = grow_i(out_sr, n_s + n_samples)
+    out_st = grow_f(out_st, n_s + n_samples)
+    out_sv = grow_f(out_sv, n_v + n_samples * max(st.shape[1], 1))
+    for ti in range(n_touched):
+        j = touched[ti]
+        pop = net.neuron_pop[j]
+        if spk_t.size - meta[M_STAGE] < 256:
+            spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
+            spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
+        # j's entries, sorted by (time, inputs before samples and wakes, synapse)
+        m = 0
+        e = ni[j, NB_HEAD]
+        while e >= 0:
+            order[m] = e
+            m += 1
+            e = qi[e, QLINK]
+        ni[j, NB_HEAD] = -1
+        for x in range(1, m):
+            y = order[x]
+            z = x - 1
+            while z >= 0 and _later(qf, qi, order[z], y):
+                order[z + 1] = order[z]
+                z -= 1
+            order[z + 1] = y
+        ni[j, VERSION] += 1
+        counters[pop, C_UPDATES] += 1
+        mid = net.pop_i[pop, P_MODEL]
+        if net.pop_i[pop, P_KIND] == NEURON_KIND:
+            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i,
+                                  (scratch, rate, a, b, lv, lc, lr), (out_sr, out_st, out_sv), n_s, n_v, counters, pop)
+        else:
+            # sources only sample their state (their spikes do not depend on it)
+            for x in range(m):
+                f = order[x]
+                if qi[f, QKIND] != KIND_SAMPLE:
+                    continue
+                r = qi[f, QAUX]
+                g = net.rec_group[r]
+                out_sr[n_s] = r
+                out_st[n_s] = qf[f, QT]
+                n_s += 1
+                for vi in range(net.rec_var_ptr[g], net.rec_var_ptr[g + 1]):
+                    out_sv[n_v] = st[j, net.rec_vars[vi]]
+                    n_v += 1
+                t_next = next_sample_time(cfg, qf[f, QT], net.rec_every[g])
+                if t_next < cfg.t_end - (cfg.dt if cfg.grid else 0.0):
+                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_next, j, 0.0, KIND_SAMPLE, r)
+            run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, net.params, net.pop_i, net.pop_key,
+                       net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
+    meta[M_SAMPLES] = n_s
+    meta[M_SVALS] = n_v
+    return q, (spk_t, spk_i, order), (out_t, out_i, out_sr, out_st, out_sv)
+
+
+@kernel(refcounted=False)
+def _later(qf, qi, e1, e2):
+    if qf[e1, QT] != qf[e2, QT]:
+        return qf[e1, QT] > qf[e2, QT]
+    w1 = 1 if qi[e1, QKIND] < 0 else 0
+    w2 = 1 if qi[e2, QKIND] < 0 else 0
+    if w1 != w2:
+        return w1 > w2
+    return qi[e1, QAUX] > qi[e2, QAUX]
+
+
+@kernel
+def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
+    """Sorts the stage's spikes by (time, neuron), records them and pushes their deliveries."""
+    out_t, out_i, out_sr, out_st, out_sv = out
+    n_sp = meta[M_STAGE]
+    idx = np.argsort(spk_t[:n_sp], kind="mergesort")
+    srt_t = spk_t[:n_sp][idx]
+    srt_i = spk_i[:n_sp][idx]
+    for x in range(1, n_sp):  # equal times: by neuron
+        y_t = srt_t[x]
+        y_i = srt_i[x]
+        z = x - 1
+        while z >= 0 and srt_t[z] == y_t and srt_i[z] > y_i:
+            srt_t[z + 1] = srt_t[z]
+            srt_i[z + 1] = srt_i[z]
+            z -= 1
+        srt_t[z + 1] = y_t
+        srt_i[z + 1] = y_i
+    pop_i = net.pop_i
+    proj_i = net.proj_i
+    proj_f = net.proj_f
+    indptr = net.indptr
+    need = 0
+    for x in range(n_sp):
+        j = srt_i[x]
+        pop = net.neuron_pop[j]
+        for pp in range(pop_i[pop, P_PROJ_LO], pop_i[pop, P_PROJ_HI]):
+            qq = net.pop_proj[pp]
+            row = proj_i[qq, J_INDPTR] + j - proj_i[qq, J_SRC_LO]
+            need += indptr[row + 1] - indptr[row]
+    q = reserve(q, meta, need, cfg.n_slots)
+    qf, qi, chunk_next = q
+    n_out = meta[M_SPIKES]
+    out_t = grow_f(out_t, n_out + n_sp)
+    out_i = grow_i(out_i, n_out + n_sp)
+    here = k % cfg.n_slots
+    for x in range(n_sp):
+        t_sp = srt_t[x]
+        j = srt_i[x]
+        pop = net.neuron_pop[j]
+        counters[pop, C_SPIKES] += 1
+        if pop_i[pop, P_RECORD]:
+            out_t[n_out] = (round(t_sp / cfg.dt) - 1) * cfg.dt if cfg.grid else t_sp   # Brian2's t_{p-1}
+            out_i[n_out] = j
+            n_out += 1
+        tick = round(t_sp / cfg.dt) if cfg.grid else 0
+        for pp in range(pop_i[pop, P_PROJ_LO], pop_i[pop, P_PROJ_HI]):
+            qq = net.pop_proj[pp]
+            row = proj_i[qq, J_INDPTR] + j - proj_i[qq, J_SRC_LO]
+            soff = proj_i[qq, J_SYN]
+            woff = proj_i[qq, J_W_OFF]
+            doff = proj_i[qq, J_D_OFF]
+            port = proj_i[qq, J_PORT]
+            w_c = proj_i[qq, J_W_CONST] != 0
+            d_c = proj_i[qq, J_D_CONST] != 0
+            for s in range(indptr[row], indptr[row + 1]):
+                g = soff + s
+                if cfg.grid:
+                    steps = int(proj_f[qq, JF_D]) if d_c else net.syn_steps[doff + s]
+                    t_arr = (tick + steps) * cfg.dt
+                    zero = steps == 0
+                else:
+                    d = proj_f[qq, JF_D] if d_c else net.syn_delay[doff + s]
+                    t_arr = t_sp + d
+                    zero = d == 0.0
+                if t_arr >= cfg.t_end:
+                    break  # rows are sorted by delay
+                w = proj_f[qq, JF_W] if w_c else net.syn_weight[woff + s]
+                if zero:
+                    push(qf, qi, chunk_next, meta, slots, here, t_arr, net.syn_target[g], w, port, g)
+                else:
+                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, net.syn_target[g], w, port, g)
+    meta[M_SPIKES] = n_out
+    return q, (out_t, out_i, out_sr, out_st, out_sv)

@@ -1,0 +1,23 @@
+"""The one decorator every compiled kernel in simcore uses.
+
+``cache=True``: compiled code is kept on disk, so only the first run in an environment pays
+for compilation. ``error_model="numpy"``: a float division by zero gives inf/nan as in NumPy
+instead of raising; besides matching the closed forms' limits, this keeps exception paths out
+of the hot loops, which would otherwise stop Numba from pruning reference counting around
+every call that passes arrays. No fastmath: IEEE semantics are part of exactness.
+"""
+from __future__ import annotations
+
+from numba import njit
+
+
+def kernel(fn=None, *, refcounted=True, **options):
+    """``refcounted=False`` for kernels that never create arrays: Numba then emits no reference
+    counting in them at all; in the per-event path that counting (atomic increments of every
+    array passed) otherwise costs more than the arithmetic."""
+    opts = {"cache": True, "error_model": "numpy", **options}
+    if not refcounted:
+        opts["_nrt"] = False
+    if fn is None:
+        return lambda f: njit(**opts)(f)
+    return njit(**opts)(fn)

@@ -1,0 +1,157 @@
+"""Running a compiled network: the Python side of the engine.
+
+The kernel advances the network bucket by bucket up to a stop time and returns; this module
+calls it in chunks of simulated time, so that a long run shows progress (simulated time,
+events per second, ETA), can be interrupted (Ctrl-C, SIGTERM) keeping what it has simulated,
+and never holds more output than one chunk inside the kernel.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import codegen
+from .layout import Layout, build
+
+CHUNK_SECONDS = 0.25     # aim for this much wall time per kernel call
+
+
+@dataclass
+class RawRun:
+    """What a run produced, in global neuron indices."""
+
+    spike_times: np.ndarray
+    spike_ids: np.ndarray
+    sample_slot: np.ndarray
+    sample_time: np.ndarray
+    sample_values: np.ndarray
+    counters: np.ndarray              # (P, 4): spikes, deliveries, neuron updates, unused
+    simulated: float                  # time actually reached
+    partial: bool
+    wall_seconds: float
+    compile_seconds: float
+    layout: Layout = field(repr=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class Simulation:
+    """A network ready to run: ``Simulation(arrays).run()``."""
+
+    def __init__(self, arrays, horizon: float | None = None):
+        self.arrays = arrays
+        names = codegen.all_model_names()
+        self.engine = codegen.engine_for(names)
+        kw = {} if horizon is None else {"horizon": horizon}
+        self.layout = build(arrays, names, **kw)
+
+    def run(self, progress=None) -> RawRun:
+        """Runs to the end (or until interrupted). ``progress(sim_time, t_end, n_events, wall)``
+        is called after every chunk."""
+        eng = self.engine
+        lay = self.layout
+        cfg, net = lay.cfg, lay.net
+        n = cfg.n
+        st = lay.state0.copy()
+        nf = np.zeros((n, 4))
+        nf[:, eng.REF_UNTIL] = -math.inf
+        nf[:, eng.SAFE] = -math.inf
+        nf[:, eng.NEXT_SRC] = math.inf
+        ni = np.zeros((n, 3), dtype=np.int64)
+        ni[:, eng.NB_HEAD] = -1
+        chunks = 1024
+        q = (np.empty((chunks * eng.CHUNK, 2)), np.empty((chunks * eng.CHUNK, 4), dtype=np.int64),
+             np.append(np.arange(1, chunks, dtype=np.int64), -1))
+        meta = np.zeros(16, dtype=np.int64)
+        meta[eng.M_FREE] = 0
+        meta[eng.M_CHUNKS] = chunks
+        slots = np.zeros((cfg.n_slots, 4), dtype=np.int64)
+        slots[:, eng.SHEAD] = -1
+        slots[:, eng.STAIL] = -1
+        touched = np.empty(n, dtype=np.int64)
+        work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
+        out = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(256, dtype=np.int64), np.empty(256),
+               np.empty(1024))
+        counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
+
+        # first calls compile (or load from the on-disk cache): timed apart from the run
+        t_compile = time.perf_counter()
+        q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
+        q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
+        compile_seconds = time.perf_counter() - t_compile
+
+        spikes_t, spikes_i, smp_r, smp_t, smp_v = [], [], [], [], []
+        t_run = time.perf_counter()
+        partial = False
+        sim_chunk = max(cfg.width, min(cfg.t_end, 1e-2))
+        t_reached = 0.0
+        with _sigterm_as_interrupt():
+            try:
+                while not meta[eng.M_DONE]:
+                    wall0 = time.perf_counter()
+                    t_stop = t_reached + sim_chunk
+                    q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters,
+                                                 t_stop)
+                    t_reached = min(eng.bucket_start(cfg, meta[eng.M_BUCKET]), cfg.t_end)
+                    if meta[eng.M_OVERFLOW]:
+                        raise RuntimeError(
+                            f"a neuron fired hundreds of times within one delay window near t = {t_reached:g} s "
+                            "(a refractory period of 0 with a drive far above threshold?)")
+                    self._harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v)
+                    spent = time.perf_counter() - wall0
+                    if spent > 0:
+                        sim_chunk = max(cfg.width, min(sim_chunk * min(4.0, CHUNK_SECONDS / spent), cfg.t_end))
+                    if progress is not None:
+                        progress(min(t_reached, cfg.t_end), cfg.t_end, int(counters[:, 1].sum()),
+                                 time.perf_counter() - t_run)
+            except (KeyboardInterrupt, Interrupted):
+                partial = True
+                self._harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v)
+        wall = time.perf_counter() - t_run
+        simulated = cfg.t_end if not partial else t_reached
+        if cfg.grid:
+            simulated = min(simulated, self.arrays.netlist.time.duration)
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+        return RawRun(cat(spikes_t, np.float64), cat(spikes_i, np.int64), cat(smp_r, np.int64), cat(smp_t, np.float64),
+                      cat(smp_v, np.float64), counters, float(simulated), partial, wall, compile_seconds, lay)
+
+    @staticmethod
+    def _harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v):
+        n = meta[eng.M_SPIKES]
+        spikes_t.append(out[0][:n].copy())
+        spikes_i.append(out[1][:n].copy())
+        ns = meta[eng.M_SAMPLES]
+        nv = meta[eng.M_SVALS]
+        smp_r.append(out[2][:ns].copy())
+        smp_t.append(out[3][:ns].copy())
+        smp_v.append(out[4][:nv].copy())
+        meta[eng.M_SPIKES] = 0
+        meta[eng.M_SAMPLES] = 0
+        meta[eng.M_SVALS] = 0
+
+
+class _sigterm_as_interrupt:
+    """Turns SIGTERM into KeyboardInterrupt while a run is in progress (main thread only)."""
+
+    def __enter__(self):
+        self.old = None
+        try:
+            self.old = signal.signal(signal.SIGTERM, self._handler)
+        except ValueError:
+            pass
+        return self
+
+    @staticmethod
+    def _handler(signum, frame):
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
