@@ -67,10 +67,14 @@ def dispatch_source(model_names) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the files whose code a generated engine compiles in (the models' files are added per engine)
+_COMPILED = ("engine_template.py", "codegen.py", "crossing.py", "rng.py", "jit.py")
+
+
 def _fingerprint(model_names) -> str:
     h = hashlib.sha256()
-    files = sorted(_HERE.glob("*.py")) + sorted((_HERE / "models").glob("*.py"))
-    files += [Path(model_module(n).__file__) for n in model_names]
+    files = [_HERE / f for f in _COMPILED]
+    files += sorted({Path(model_module(n).__file__) for n in model_names})
     for f in files:
         h.update(str(f.name).encode())
         h.update(f.read_bytes())

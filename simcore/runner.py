@@ -37,10 +37,6 @@ class RawRun:
     layout: Layout = field(repr=False)
 
 
-class Interrupted(Exception):
-    pass
-
-
 class Simulation:
     """A network ready to run: ``Simulation(arrays).run()``."""
 
@@ -91,9 +87,12 @@ class Simulation:
         partial = False
         sim_chunk = max(cfg.width, min(cfg.t_end, 1e-2))
         t_reached = 0.0
-        with _sigterm_as_interrupt():
+        with _StopRequests() as requests:
             try:
                 while not meta[eng.M_DONE]:
+                    if requests.stop:
+                        partial = True
+                        break
                     wall0 = time.perf_counter()
                     t_stop = t_reached + sim_chunk
                     q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters,
@@ -110,7 +109,7 @@ class Simulation:
                     if progress is not None:
                         progress(min(t_reached, cfg.t_end), cfg.t_end, int(counters[:, 1].sum()),
                                  time.perf_counter() - t_run)
-            except (KeyboardInterrupt, Interrupted):
+            except KeyboardInterrupt:
                 partial = True
                 self._harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v)
         wall = time.perf_counter() - t_run
@@ -136,22 +135,29 @@ class Simulation:
         meta[eng.M_SVALS] = 0
 
 
-class _sigterm_as_interrupt:
-    """Turns SIGTERM into KeyboardInterrupt while a run is in progress (main thread only)."""
+class _StopRequests:
+    """While a run is in progress, SIGINT (Ctrl-C) and SIGTERM ask it to stop at the end of the
+    current chunk, keeping what was simulated. (Raising from the handler would land inside a
+    compiled call.) A second Ctrl-C interrupts at once. Main thread only; elsewhere, no-op."""
+
+    def __init__(self):
+        self.stop = False
+        self.old = {}
 
     def __enter__(self):
-        self.old = None
-        try:
-            self.old = signal.signal(signal.SIGTERM, self._handler)
-        except ValueError:
-            pass
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.old[sig] = signal.signal(sig, self._handler)
+            except (ValueError, OSError):
+                pass
         return self
 
-    @staticmethod
-    def _handler(signum, frame):
-        raise KeyboardInterrupt
+    def _handler(self, signum, frame):
+        if self.stop and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.stop = True
 
     def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
+        for sig, old in self.old.items():
+            signal.signal(sig, old)
         return False

@@ -1,0 +1,109 @@
+"""evsim run: simulate a netlist and print what happened."""
+from __future__ import annotations
+
+import sys
+import time
+
+import backends
+
+from ..cli import UsageError
+from .common import add_netlist_args, load
+
+
+def add_parser(sub):
+    p = sub.add_parser("run", help="simulate a netlist",
+                       description="Simulates a netlist, prints spikes, rates, synaptic events and timings, and "
+                                   "writes the results (.npz, see backends/result.py) with -o. Ctrl-C or SIGTERM "
+                                   "stops the run and keeps what was simulated (the file is marked partial).")
+    add_netlist_args(p)
+    p.add_argument("--duration", help="simulated time, e.g. '2 s' (overrides time.duration)")
+    p.add_argument("--mode", choices=("exact", "grid"), help="time mode (overrides time.mode)")
+    p.add_argument("--dt", help="grid step, e.g. '0.1 ms' (overrides time.dt)")
+    p.add_argument("--seed", type=int, help="seed of every random draw (overrides seed)")
+    p.add_argument("--backend", default="event", help="event (default) or brian2")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the results to FILE (.npz)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def overrides_from(args) -> list:
+    out = []
+    if args.duration:
+        out.append(f"time.duration={args.duration}")
+    if args.mode:
+        out.append(f"time.mode={args.mode}")
+    if args.dt:
+        out.append(f"time.dt={args.dt}")
+    if args.seed is not None:
+        out.append(f"seed={args.seed}")
+    return out
+
+
+def run(args) -> int:
+    if args.backend not in backends.BACKENDS:
+        raise UsageError(f"unknown backend {args.backend!r} (available: {', '.join(backends.BACKENDS)})")
+    if args.output and not args.output.endswith(".npz"):
+        raise UsageError(f"the output file must end in .npz (got {args.output!r})")
+    net = load(args, overrides_from(args))
+    t0 = time.perf_counter()
+    arrays = backends.as_expanded(net)
+    expand_seconds = time.perf_counter() - t0
+    bar = None if args.quiet else ProgressBar(net.time.duration)
+    try:
+        backend = backends.get(args.backend)
+        kw = {"progress": bar} if args.backend == "event" else {}
+        result = backend.run(arrays, **kw)
+    except backends.BackendError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    result.meta["expand_seconds"] = expand_seconds
+    if args.output:
+        result.save(args.output)
+    print(summary(net, arrays, result, args.output))
+    return 130 if result.partial else 0
+
+
+class ProgressBar:
+    """A tqdm bar over simulated time with events per second; shown only for runs that take
+    longer than a couple of seconds."""
+
+    def __init__(self, duration: float):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=round(duration * 1e3, 6), unit="ms", unit_scale=False, delay=2.0, leave=False,
+                        file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} ms simulated "
+                                                    "[{elapsed}<{remaining}{postfix}]")
+
+    def __call__(self, t, t_end, events, wall):
+        self.bar.set_postfix_str(f"{events / wall:.3g} events/s" if wall > 0 else "", refresh=False)
+        self.bar.update(round(t * 1e3, 6) - self.bar.n)   # update() honours the start delay
+
+    def close(self):
+        self.bar.close()
+
+
+def summary(net, arrays, result, output) -> str:
+    meta = result.meta
+    lines = []
+    state = "PARTIAL (interrupted)" if result.partial else "done"
+    lines.append(f"{net.name}: {state}, {meta.get('simulated', 0) * 1e3:g} ms of {net.time.duration * 1e3:g} ms "
+                 f"simulated in {net.time.mode} mode" + (f" (dt {net.time.dt * 1e3:g} ms)" if net.time.mode == "grid"
+                                                          else "") + f", backend {result.backend}")
+    lines.append(f"  {'population':14s} {'neurons':>8s} {'spikes':>10s} {'rate (Hz)':>10s} {'syn. events':>12s}")
+    for name, pop in arrays.populations.items():
+        c = result.counters.get(name, {})
+        lines.append(f"  {name:14s} {pop.size:8d} {c.get('spikes', 0):10d} {c.get('rate_hz', 0.0):10.3f} "
+                     f"{c.get('synaptic_events', 0):12d}")
+    tot = result.counters.get("total", {})
+    wall = meta.get("wall_seconds") or meta.get("run_seconds") or 0.0
+    events = tot.get("synaptic_events", 0)
+    lines.append(f"  synaptic events {events}, spikes {tot.get('spikes', 0)}, activity sparsity "
+                 f"{tot.get('activity_sparsity', 1.0):.4f}")
+    rate = f", {events / wall:.3g} events/s" if wall > 0 else ""
+    lines.append(f"  run {wall:.3f} s{rate}; compile {meta.get('compile_seconds', 0.0):.2f} s, "
+                 f"expand {meta.get('expand_seconds', 0.0):.2f} s")
+    if output:
+        lines.append(f"  results written to {output}" + (" (marked partial)" if result.partial else ""))
+    return "\n".join(lines)
