@@ -320,6 +320,36 @@ def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
 
 
 @kernel(refcounted=False)
+def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, spk_t, spk_i, ws, smp, n_s, n_v,
+                rec_group, rec_every, rec_var_ptr, rec_vars):
+    """Samples neuron j's state at t (after firing its crossings up to t) for sampling slot r;
+    returns the next sample if it falls in bucket k (time, slot; else inf, -1, after
+    scheduling it) and the updated sample counts."""
+    qf, qi, chunk_next = q
+    scratch, rate, a, b, lv, lc, lr = ws
+    out_sr, out_st, out_sv = smp
+    if t >= nf[j, SAFE] or changed:
+        fire_until(cfg, mid, st, params, nf, j, t, True, False, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+    m_advance(mid, st, params, j, nf[j, T_STATE], t, nf[j, REF_UNTIL])
+    if t > nf[j, T_STATE]:
+        nf[j, T_STATE] = t
+    g = rec_group[r]
+    out_sr[n_s] = r
+    out_st[n_s] = t
+    n_s += 1
+    for vi in range(rec_var_ptr[g], rec_var_ptr[g + 1]):
+        out_sv[n_v] = st[j, rec_vars[vi]]
+        n_v += 1
+    t_next = next_sample_time(cfg, t, rec_every[g])
+    if t_next >= cfg.t_end - (cfg.dt if cfg.grid else 0.0):
+        return math.inf, -1, n_s, n_v
+    if bucket_of(cfg, t_next) <= k:
+        return t_next, r, n_s, n_v
+    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_next, j, 0.0, KIND_SAMPLE, r)
+    return math.inf, -1, n_s, n_v
+
+
+@kernel(refcounted=False)
 def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                counters, pop):
     """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
@@ -332,67 +362,65 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
     x = 0
     changed = False
-    while x < n_ent:
+    pend_t = math.inf     # a sample due later in this bucket (a neuron is in one record entry at most)
+    pend_r = -1
+    while True:
+        while x < n_ent and qi[order[x], QKIND] == KIND_WAKE:
+            x += 1
+        t_x = qf[order[x], QT] if x < n_ent else math.inf
+        if pend_t < t_x:
+            # a sample comes before the next entry (samples at an input's time follow the inputs)
+            r = pend_r
+            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, r, pend_t, changed, q, slots, meta, st, nf, mid, params,
+                                                   spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+                                                   rec_var_ptr, rec_vars)
+            continue
+        if x >= n_ent:
+            break
         e = order[x]
         kind = qi[e, QKIND]
-        t_in = qf[e, QT]
-        if kind == KIND_WAKE:
+        t_in = t_x
+        if kind == KIND_SAMPLE:
             x += 1
+            if bucket_of(cfg, t_in) > k:
+                # a sample beyond the ring's reach, parked in this bucket: push it on
+                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_in, j, 0.0, KIND_SAMPLE, qi[e, QAUX])
+                continue
+            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, qi[e, QAUX], t_in, changed, q, slots, meta, st, nf, mid,
+                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+                                                   rec_var_ptr, rec_vars)
             continue
-        if kind == KIND_SAMPLE and bucket_of(cfg, t_in) > k:
-            # a sample beyond the ring's reach, parked in this bucket: push it on
-            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_in, j, 0.0, KIND_SAMPLE, qi[e, QAUX])
-            x += 1
-            continue
+        # the inputs arriving at t_in
         if t_in < nf[j, T_STATE]:
             t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
         spiked = 0
         if t_in >= nf[j, SAFE] or changed:
             spiked = fire_until(cfg, mid, st, params, nf, j, t_in, True, cfg.grid, spk_t, spk_i, meta,
                                 scratch, rate, a, b, lv, lc, lr)
-        if kind >= 0:
-            ref = nf[j, REF_UNTIL]
-            m_advance(mid, st, params, j, nf[j, T_STATE], t_in, ref)
-            nf[j, T_STATE] = t_in
-            if cfg.grid:
-                refractory = spiked == 1 or t_in <= ref
-            else:
-                refractory = spiked == 1 or t_in <= ref
-            while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == qf[e, QT]:
-                f = order[x]
-                m_apply(mid, st, params, j, qi[f, QKIND], qf[f, QW], refractory)
-                counters[pop, C_DELIVERIES] += 1
-                x += 1
-            changed = True
-            if spiked == 1 and cfg.grid:
-                reset_neuron(cfg, mid, st, params, nf, j, t_in)
-            elif jumps and not cfg.grid and not refractory:
-                n = m_terms(mid, st, params, j, rate, a, b)
-                if eval_g(n, rate, a, b, 0.0) >= 0.0:
-                    emit(spk_t, spk_i, meta, t_in, j)
-                    reset_neuron(cfg, mid, st, params, nf, j, t_in)
-        elif spiked == 1 and cfg.grid:
-            reset_neuron(cfg, mid, st, params, nf, j, t_in)
-        # samples at this time: the state after everything that happens at t_in
-        t_e = qf[e, QT]
-        while x < n_ent and qi[order[x], QKIND] == KIND_SAMPLE and qf[order[x], QT] == t_e:
+        ref = nf[j, REF_UNTIL]
+        m_advance(mid, st, params, j, nf[j, T_STATE], t_in, ref)
+        nf[j, T_STATE] = t_in
+        if cfg.grid:
+            refractory = spiked == 1 or t_in <= ref
+        else:
+            refractory = spiked == 1 or t_in < ref
+        while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == t_x:
             f = order[x]
-            m_advance(mid, st, params, j, nf[j, T_STATE], t_in, nf[j, REF_UNTIL])
-            nf[j, T_STATE] = t_in
-            r = qi[f, QAUX]
-            g = rec_group[r]
-            out_sr[n_s] = r
-            out_st[n_s] = t_e
-            n_s += 1
-            for vi in range(rec_var_ptr[g], rec_var_ptr[g + 1]):
-                out_sv[n_v] = st[j, rec_vars[vi]]
-                n_v += 1
-            t_next = next_sample_time(cfg, t_e, rec_every[g])
-            if t_next < cfg.t_end - (cfg.dt if cfg.grid else 0.0):
-                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_next, j, 0.0, KIND_SAMPLE, r)
+            m_apply(mid, st, params, j, qi[f, QKIND], qf[f, QW], refractory)
+            counters[pop, C_DELIVERIES] += 1
             x += 1
-        while x < n_ent and qi[order[x], QKIND] == KIND_WAKE and qf[order[x], QT] == t_e:
-            x += 1
+        changed = True
+        if spiked == 1 and cfg.grid:
+            reset_neuron(cfg, mid, st, params, nf, j, t_in)
+        elif jumps and not cfg.grid and not refractory:
+            n = m_terms(mid, st, params, j, rate, a, b)
+            if eval_g(n, rate, a, b, 0.0) >= 0.0:
+                emit(spk_t, spk_i, meta, t_in, j)
+                reset_neuron(cfg, mid, st, params, nf, j, t_in)
+        if pend_t == t_x:
+            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, st, nf, mid,
+                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+                                                   rec_var_ptr, rec_vars)
     t_w = predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     if t_w < cfg.t_end:
         schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
@@ -523,7 +551,8 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
             if kind == KIND_WAKE and qi[e, QAUX] != ni[j, VERSION]:
                 continue  # a stale prediction
             if kind == KIND_SAMPLE:
-                n_samples += 1
+                # samples this entry can lead to within the bucket (one per interval)
+                n_samples += int(cfg.width / net.rec_every[net.rec_group[qi[e, QAUX]]]) + 2
             qi[e, QLINK] = ni[j, NB_HEAD]
             if ni[j, NB_HEAD] < 0:
                 touched[n_touched] = j
@@ -571,21 +600,21 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
                                   (scratch, rate, a, b, lv, lc, lr), (out_sr, out_st, out_sv), n_s, n_v, counters, pop)
         else:
             # sources only sample their state (their spikes do not depend on it)
+            ws = (scratch, rate, a, b, lv, lc, lr)
+            smp = (out_sr, out_st, out_sv)
             for x in range(m):
                 f = order[x]
                 if qi[f, QKIND] != KIND_SAMPLE:
                     continue
+                if bucket_of(cfg, qf[f, QT]) > k:
+                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[f, QT], j, 0.0, KIND_SAMPLE, qi[f, QAUX])
+                    continue
+                t_s = qf[f, QT]
                 r = qi[f, QAUX]
-                g = net.rec_group[r]
-                out_sr[n_s] = r
-                out_st[n_s] = qf[f, QT]
-                n_s += 1
-                for vi in range(net.rec_var_ptr[g], net.rec_var_ptr[g + 1]):
-                    out_sv[n_v] = st[j, net.rec_vars[vi]]
-                    n_v += 1
-                t_next = next_sample_time(cfg, qf[f, QT], net.rec_every[g])
-                if t_next < cfg.t_end - (cfg.dt if cfg.grid else 0.0):
-                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_next, j, 0.0, KIND_SAMPLE, r)
+                while r >= 0:
+                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, False, q, slots, meta, st, nf, mid, net.params,
+                                                   spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
+                                                   net.rec_var_ptr, net.rec_vars)
             run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, net.params, net.pop_i, net.pop_key,
                        net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
     meta[M_SAMPLES] = n_s
