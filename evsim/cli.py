@@ -12,7 +12,8 @@ import sys
 
 from netspec import NetlistError
 
-COMMANDS = ("run", "validate", "graph", "compare", "train", "gradcheck", "plot", "prune", "models", "schema")
+COMMANDS = ("run", "validate", "graph", "compare", "train", "gradcheck", "plot", "prune", "models", "schema",
+            "warmup")
 
 
 def build_parser() -> argparse.ArgumentParser:

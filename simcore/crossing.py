@@ -31,7 +31,7 @@ MAX_TERMS = 8
 NO_ROOT = math.inf
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def eval_g(n, rate, a, b, x):
     s = 0.0
     if x == 0.0:
@@ -43,7 +43,7 @@ def eval_g(n, rate, a, b, x):
     return s
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def eval_g_dg(n, rate, a, b, x):
     """g(x) and g'(x)."""
     g = 0.0
@@ -193,7 +193,7 @@ def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     return level + 1
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def upper_bound(n, rate, a, b, lo, hi):
     """An upper bound of g on [lo, hi] (hi may be inf); inf if some term has b != 0."""
     s = 0.0
@@ -217,7 +217,7 @@ def workspace():
         np.empty((3, MAX_TERMS))
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     """First x in (lo, hi] with g(x) >= 0, given g(lo) < 0; ``NO_ROOT`` (inf) if there is none.
 

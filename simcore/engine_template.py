@@ -74,14 +74,19 @@ M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
+def fmax(a, b):
+    return a if a > b else b
+
+
+@kernel(refcounted=False, inline="always")
 def bucket_of(cfg, t):
     if cfg.grid:
         return round(t / cfg.dt) // cfg.ticks_per_bucket
     return int(math.floor(t / cfg.width))
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def bucket_start(cfg, k):
     if cfg.grid:
         return k * cfg.ticks_per_bucket * cfg.dt
@@ -116,7 +121,7 @@ def reserve(q, meta, n_entries, n_slots):
     return (qf2, qi2, next2)
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     """Appends an entry to bucket b of the ring (room must have been reserved)."""
     if slots[b, STAIL] < 0 or slots[b, SFILL] == CHUNK:
@@ -140,7 +145,7 @@ def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     qi[e, QKIND] = kind
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
     """Pushes an entry for time t into its bucket (after bucket k), or into the farthest bucket
     the ring can hold if t lies beyond it (the entry is pushed on when that bucket comes)."""
@@ -184,7 +189,7 @@ def grow_i(a, need):
 
 
 # ---------------------------------------------------------------------------- one neuron
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def terms_at(mid, st, params, j, start, t_state, ref_until, scratch, rate, a, b):
     """Threshold terms of neuron j taken at ``start`` (>= its state time): from its state row,
     or from a copy advanced to ``start`` (the state itself must not run ahead of inputs that
@@ -205,11 +210,13 @@ def first_grid_point(dt, n, rate, a, b, start, p_first, p_last, lv, lc, lr):
     x_hi = p_last * dt - start
     p_min = p_first
     while p_min <= p_last:
-        x_lo = max((p_min - 1) * dt - start, 0.0)
+        x_lo = fmax((p_min - 1) * dt - start, 0.0)
         x = first_crossing(n, rate, a, b, x_lo, x_hi, lv, lc, lr)
         if math.isinf(x):
             return -1
-        p = max(int(math.ceil((start + x) / dt - 1e-9)), p_min)
+        p = int(math.ceil((start + x) / dt - 1e-9))
+        if p < p_min:
+            p = p_min
         if p > p_last:
             return -1
         if eval_g(n, rate, a, b, p * dt - start) > 0.0:
@@ -218,7 +225,7 @@ def first_grid_point(dt, n, rate, a, b, start, p_first, p_last, lv, lc, lr):
     return -1
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def emit(spk_t, spk_i, meta, t, j):
     n = meta[M_STAGE]
     if n >= spk_t.size:
@@ -229,7 +236,7 @@ def emit(spk_t, spk_i, meta, t, j):
     meta[M_STAGE] = n + 1
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def reset_neuron(cfg, mid, st, params, nf, j, t_sp):
     """Applies the model's reset at t_sp and starts the refractory period."""
     t_ref = m_reset(mid, st, params, j)
@@ -251,7 +258,7 @@ def fire_until(cfg, mid, st, params, nf, j, t_lim, inclusive, defer_at_limit, sp
     while True:
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
-        start = max(t_state, ref)
+        start = fmax(t_state, ref)
         if cfg.grid:
             m0 = round(start / cfg.dt)
             p_lim = round(t_lim / cfg.dt)
@@ -291,14 +298,14 @@ def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
     while True:
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
-        start = max(t_state, ref)
+        start = fmax(t_state, ref)
         if cfg.grid:
             start = round(start / cfg.dt) * cfg.dt
         n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
         if upper_bound(n, rate, a, b, 0.0, math.inf) < 0.0:
             nf[j, SAFE] = math.inf
             return math.inf
-        hi = max(bucket_start(cfg, k + 1) - start, 0.0) + cfg.horizon
+        hi = fmax(bucket_start(cfg, k + 1) - start, 0.0) + cfg.horizon
         if cfg.grid:
             m0 = round(start / cfg.dt)
             p_last = round((start + hi) / cfg.dt)
@@ -427,7 +434,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     return n_s, n_v
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def next_sample_time(cfg, t, every):
     if cfg.grid:
         return (round(t / cfg.dt) + round(every / cfg.dt)) * cfg.dt
@@ -622,7 +629,7 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
     return q, (spk_t, spk_i, order), (out_t, out_i, out_sr, out_st, out_sv)
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def _later(qf, qi, e1, e2):
     if qf[e1, QT] != qf[e2, QT]:
         return qf[e1, QT] > qf[e2, QT]

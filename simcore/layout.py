@@ -26,7 +26,7 @@ from .sources import population_key
 NEURON_KIND, GENERATOR_KIND, LIST_KIND = 0, 1, 2
 #: prediction horizon: a neuron that may cross threshold later than this is looked at again
 #: then (cheaper than solving for a crossing far in the future that the next input will move)
-DEFAULT_HORIZON = 2e-3
+DEFAULT_HORIZON = 5e-3
 
 
 class Cfg(NamedTuple):

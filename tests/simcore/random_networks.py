@@ -74,7 +74,10 @@ def random_netlist(seed: int, mode: str = "exact", duration_ms: float = 150.0, m
         else:
             lo = rng.uniform(0.1, 2.0)
             delay = f"{{uniform: [{lo:.3f} ms, {lo + rng.uniform(0.5, 6):.3f} ms]}}"
-        w = rng.uniform(0.1, 0.8) * (1 if rng.random() < 0.75 else -1)
+        # recurrent excitation is kept moderate: a runaway network says nothing more than a
+        # lively one and makes the pure-Python reference crawl
+        w_max = 0.8 if a != b else 0.35
+        w = rng.uniform(0.1, w_max) * (1 if rng.random() < 0.75 else -1)
         port = "exc" if w > 0 else "inh"
         if rng.random() < 0.5:
             weight = _q(w, "V")
