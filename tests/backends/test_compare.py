@@ -246,6 +246,22 @@ def test_auto_verdict_is_statistical_for_large_recurrent_populations():
     assert rep.verdict == "stats" and "possibly chaotic" in rep.reason
 
 
+def test_auto_verdict_is_statistical_for_an_exact_run_against_a_grid_run():
+    """An exact-mode netlist's exact run against a grid run (Brian2, or the engine in grid mode):
+    spike times differ by the grid's rounding, so auto compares statistically; two runs on the same
+    time base keep the spike-for-spike test."""
+    exact = net(NET.replace("mode: grid, dt: 0.1 ms", "mode: exact, dt: 0.1 ms"))
+    ours = result(BASE, "event", mode="exact")
+    for grid_run in (result(BASE, "brian2", mode="exact", dt_source="netlist time.dt"),
+                     result(BASE, "event", mode="grid")):
+        rep = C.compare(ours, grid_run, exact)
+        assert rep.verdict == "stats" and "exact-mode run against a grid run" in rep.reason
+        assert C.compare(ours, grid_run, exact, verdict="spikes").verdict == "spikes"
+    assert C.compare(ours, result(BASE, "event", mode="exact"), exact).verdict == "spikes"
+    grid = net()
+    assert C.compare(result(BASE, "event", mode="grid"), result(BASE, "brian2", mode="grid"), grid).verdict == "spikes"
+
+
 # ----------------------------------------------------------------------------- options and report
 def test_exact_mode_tolerance_is_one_grid_step_and_noted():
     """Exact mode: default tolerance is the grid step of the grid run (meta dt), with a note; an
@@ -343,6 +359,34 @@ def test_cli_tolerance_and_overrides(write_netlist, monkeypatch, capsys):
     assert main(["compare", path, "--tolerance", "3 mV"]) == 2
     assert "--tolerance: expected a time" in capsys.readouterr().err
     assert main(["compare", path, "--mode", "grid"]) == 2
+
+
+def test_cli_compares_an_exact_netlist_in_grid_mode_unless_told(write_netlist, monkeypatch, capsys):
+    """Brian2 runs on a grid: without --mode an exact-mode netlist is compared in grid mode (its
+    time.dt, else 0.1 ms) and the report says so; --mode exact keeps the exact engine."""
+    seen = []
+
+    def get(name):
+        def run(arrays, **kw):
+            seen.append((name, arrays.netlist.time.mode, arrays.netlist.time.dt))
+            return result(BASE, name)
+        return types.SimpleNamespace(run=run)
+
+    monkeypatch.setattr(backends, "get", get)
+    path = write_netlist(NET.replace("mode: grid, dt: 0.1 ms", "mode: exact"))
+    assert main(["compare", path]) == 0
+    assert seen == [("event", "grid", pytest.approx(0.1 * MS)), ("brian2", "grid", pytest.approx(0.1 * MS))]
+    captured = capsys.readouterr()
+    assert "compared in grid mode" in captured.out and "compared in grid mode" in captured.err
+    seen.clear()
+    path = write_netlist(NET.replace("mode: grid, dt: 0.1 ms", "mode: exact, dt: 0.2 ms"), "b.yaml")
+    assert main(["compare", path]) == 0
+    assert seen[0][1:] == ("grid", pytest.approx(0.2 * MS))
+    seen.clear()
+    capsys.readouterr()
+    assert main(["compare", path, "--mode", "exact"]) == 0
+    assert [s[1] for s in seen] == ["exact", "exact"]
+    assert "compared in grid mode" not in capsys.readouterr().out
 
 
 def test_cli_missing_backend_is_exit_2(write_netlist, monkeypatch, capsys):
