@@ -1,0 +1,177 @@
+"""CUBA benchmark: evsim against Brian2 on the CUBA network of Brette et al. (2007), 1 s simulated.
+
+    .venv/bin/python benchmarks/bench_cuba.py [--repeat 5] [--json cuba.json]
+        [--targets numpy,cython,cpp_standalone] [--brian2-params generic,shared] [--no-cold]
+        [--netlist yaml_models/cuba.yaml] [--set time.duration=0.2s ...]
+
+Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process:
+
+- evsim in exact mode and in grid mode (dt 0.1 ms, Brian2's schedule);
+- Brian2 through evsim's brian2 backend on each target, on the grid-mode netlist. Brian2 only
+  simulates on a grid: the exact-mode netlist runs in Brian2 on the same grid (its time.dt) and,
+  CUBA having no source populations, is then the identical Brian2 network, so one set of Brian2
+  runs serves both ratios. "generic": the backend as it is (every neuron parameter a per-neuron
+  variable); "shared": population-wide parameters as constants, as Brian2's own CUBA example has
+  them (see _bench.py). cpp_standalone compiles once per process and its binary is run again for
+  the other repetitions;
+- cold start: one evsim simulation in a fresh process with empty EVSIM_CACHE_DIR and
+  NUMBA_CACHE_DIR (Numba compiles the engine and the model kernels), then a second process with
+  the same, now warm, caches.
+
+Prints machine information, a table of medians [min-max] of each simulator's own loop timer
+(evsim meta wall_seconds, Brian2 run_seconds), the first run's compile time, build and whole-call
+times, the time from process launch to the first result, the loop-time ratios (Brian2 / evsim:
+above 1, evsim is faster), the start-up times, peak RSS per process, and a check of the spikes:
+evsim grid mode against Brian2 spike for spike, exact mode against Brian2 statistically.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import _bench as B
+
+DEFAULT_NETLIST = os.path.join(B.REPO, "yaml_models", "cuba.yaml")
+TARGETS = ("numpy", "cython", "cpp_standalone")
+VARIANTS = ("generic", "shared")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="simulations per simulator and mode (default 5)")
+    ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
+    ap.add_argument("--netlist", default=DEFAULT_NETLIST, help="the CUBA netlist (default yaml_models/cuba.yaml)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                    help="netlist override, e.g. --set time.duration='0.2 s' (repeatable)")
+    ap.add_argument("--targets", default=",".join(TARGETS), help="Brian2 targets, comma-separated ('' for none)")
+    ap.add_argument("--brian2-params", default=",".join(VARIANTS),
+                    help="Brian2 neuron parameters: generic (the backend), shared (population constants), or both")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold/warm start-up processes")
+    ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (job files, spikes)")
+    args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    targets = [t for t in args.targets.split(",") if t]
+    variants = [v for v in args.brian2_params.split(",") if v]
+    for t in targets:
+        if t not in TARGETS:
+            ap.error(f"unknown target {t!r} (expected: {', '.join(TARGETS)})")
+    for v in variants:
+        if v not in VARIANTS:
+            ap.error(f"unknown --brian2-params value {v!r} (expected: {', '.join(VARIANTS)})")
+
+    info = B.machine_info()
+    print(f"CUBA benchmark: {os.path.relpath(args.netlist, B.REPO)}"
+          f"{' with ' + ', '.join(args.overrides) if args.overrides else ''}; {args.repeat} runs per simulator")
+    B.print_machine(info)
+    skipped = B.brian2_problem(targets)
+    for t, why in skipped.items():
+        print(f"skipping Brian2 {t}: {why}")
+    targets = [t for t in targets if t not in skipped]
+
+    tmp = tempfile.mkdtemp(prefix="evsim-bench-cuba-")
+    runner = B.Runner(tmp)
+    t_start = time.perf_counter()
+    try:
+        out = run_all(args, targets, variants, runner, tmp)
+    finally:
+        if not args.keep_tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    out["machine"] = info
+    out["machine"]["load_average_end"] = os.getloadavg()
+    out["command"] = [sys.executable] + sys.argv
+    out["total_seconds"] = time.perf_counter() - t_start
+    report(out)
+    print(f"\ntotal benchmark time {out['total_seconds']:.0f} s; load average at the end "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        B.write_json(args.json, out)
+    failed = [label for label, res in out["jobs"].items() if not res.get("ok")]
+    return 1 if failed else 0
+
+
+def run_all(args, targets, variants, runner, tmp) -> dict:
+    jobs, files = {}, {}
+    base = {"netlist": os.path.abspath(args.netlist), "repeat": args.repeat}
+    exact = list(args.overrides) + ["time.mode=exact"]
+    grid = list(args.overrides) + ["time.mode=grid"]
+    print("runs:")
+    for mode, ov in (("exact", exact), ("grid", grid)):
+        label = f"evsim {mode}"
+        files[label] = os.path.join(tmp, f"evsim_{mode}.npz")
+        jobs[label] = runner.run(label, dict(base, backend="event", overrides=ov, spikes_out=files[label]))
+    for target in targets:
+        for variant in variants:
+            label = f"brian2 {target}/{variant}"
+            files[label] = os.path.join(tmp, f"brian2_{target}_{variant}.npz")
+            jobs[label] = runner.run(label, dict(base, backend="brian2", target=target, brian2_params=variant,
+                                                 overrides=grid, spikes_out=files[label], rerun_binary=True))
+    start = {}
+    if not args.no_cold:
+        caches = {"EVSIM_CACHE_DIR": os.path.join(tmp, "cold_evsim_cache"),
+                  "NUMBA_CACHE_DIR": os.path.join(tmp, "cold_numba_cache")}
+        for label in ("evsim exact, cold caches", "evsim exact, warm caches"):
+            start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1), env=caches)
+    out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat,
+           "jobs": jobs, "start": start, "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
+    out["ratios"] = {f"{b} / {e}": B.ratio(jobs[b], jobs[e]) for e in ("evsim exact", "evsim grid")
+                     for b in jobs if b.startswith("brian2")}
+    comps = []
+    ref = next((b for b in jobs if b.startswith("brian2") and jobs[b].get("ok")), None)
+    if ref is not None:
+        for label, ov, verdict in (("evsim grid", grid, "spikes"), ("evsim exact", exact, "stats")):
+            if jobs[label].get("ok"):
+                try:
+                    comps.append(B.compare_spikes(files[label], files[ref], base["netlist"], ov, verdict, label, ref))
+                except Exception as exc:  # report, do not lose the timings
+                    comps.append({"a": label, "b": ref, "error": f"{type(exc).__name__}: {exc}"})
+    out["comparisons"] = comps
+    return out
+
+
+def report(out: dict) -> None:
+    jobs = out["jobs"]
+    n = next((r["n_neurons"] for r in jobs.values() if r.get("ok")), None)
+    s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
+    print(f"\nCUBA: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
+          f"(median [min-max] of {out['repeat']}); compile = first run in the process; 1st result = process "
+          f"launch to the first run's result")
+    B.print_table(B.TIMING_HEADER, B.timing_rows(jobs))
+    brian = [b for b in jobs if b.startswith("brian2")]
+    if brian:
+        print("\nloop-time ratio, Brian2 loop median / evsim loop median (> 1: evsim faster):")
+        rows = [[b] + [B.fmt(out["ratios"][f"{b} / {e}"], 2) for e in ("evsim exact", "evsim grid")] for b in brian]
+        B.print_table(["", "vs evsim exact", "vs evsim grid"], rows)
+    if out["start"]:
+        print("\nstart-up: one exact-mode simulation per process (process wall = launch to exit):")
+        rows = []
+        for label, res in out["start"].items():
+            if not res.get("ok"):
+                rows.append([label, "failed"] + [""] * 6)
+                continue
+            r = res["runs"][0]
+            rows.append([label, B.fmt(res["process_wall"], 2), B.fmt(res["first_result"], 2),
+                         B.fmt(res["import_seconds"], 2), B.fmt(res["expand_seconds"], 2), B.fmt(r["build"], 2),
+                         B.fmt(r["compile"], 2), B.fmt(r["loop"], 3)])
+        B.print_table(["", "process wall", "1st result", "imports", "expand", "build", "compile", "loop"], rows)
+    print()
+    B.note(B.MEMORY_NOTE + ":")
+    B.print_table(B.MEMORY_HEADER, B.memory_rows({**jobs, **out["start"]}))
+    if out["comparisons"]:
+        print("\nspike check:")
+        for c in out["comparisons"]:
+            if "error" in c:
+                print(f"  {c['a']} vs {c['b']}: comparison failed: {c['error']}")
+            else:
+                B.print_comparison(c)
+    counts = {b: jobs[b]["runs"][0]["spikes"] for b in brian if jobs[b].get("ok")}
+    if len(set(counts.values())) > 1:
+        print(f"  note: Brian2 runs differ in spike count: {counts}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
