@@ -272,6 +272,7 @@ def build(doc: Located, base_dir: str, files=(), warnings: list | None = None) -
         precision=data.get("precision", "double"),
         description=data.get("description", ""),
         train=train,
+        train_locs=b.train_locs() if train is not None else None,
         files=tuple(str(f) for f in files),
         loc=doc.loc(()),
     )
@@ -874,12 +875,20 @@ class _Builder:
             if key in raw and raw[key] not in self.pop_names:
                 p.add(self.loc("train", key), f"train.{key} names an unknown population {raw[key]!r}"
                       + did_you_mean(raw[key], self.pop_names))
+        for j, n in enumerate(raw.get("hidden", [])):
+            if n not in self.pop_names:
+                p.add(self.loc("train", "hidden", j), f"train.hidden names an unknown population {n!r}"
+                      + did_you_mean(n, self.pop_names))
         names = [pr.name for pr in projs]
         for j, n in enumerate(raw.get("projections", [])):
             if n not in names:
                 p.add(self.loc("train", "projections", j), f"train.projections names an unknown projection {n!r}"
                       + did_you_mean(n, names))
         return _freeze(raw)
+
+    def train_locs(self) -> dict:
+        """Where each value of the train section was written: path below 'train' -> Location."""
+        return {path[1:]: loc for path, loc in self.doc.value_locs.items() if path[:1] == ("train",)}
 
 
 def _without(fields, bad):

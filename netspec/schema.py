@@ -326,24 +326,42 @@ TIME = Struct({
 }, required=("duration",))
 
 TRAIN_GROUP = Struct({
-    "optimizer": Text(enum=("adam", "sgd")),
-    "lr": Number(), "lr_decay": Number(doc="learning rate factor per epoch"),
-    "momentum": Number(), "beta1": Number(), "beta2": Number(), "eps": Number(),
-    "min": Quantity(), "max": Quantity(),
-})
+    "optimizer": Text(enum=("adam", "sgd"), doc="default adam"),
+    "lr": Quantity(doc="learning rate in the group's unit (Adam: the step size), e.g. '5 mV' or '0.1 ms'"),
+    "schedule": Text(enum=("constant", "exponential", "cosine"), doc="learning-rate schedule over epochs"),
+    "lr_decay": Quantity(doc="exponential schedule: learning-rate factor per epoch"),
+    "lr_final": Quantity(doc="cosine schedule: final learning rate as a fraction of lr (default 0)"),
+    "momentum": Quantity(doc="sgd"), "beta1": Quantity(doc="adam"), "beta2": Quantity(doc="adam"),
+    "eps": Quantity(doc="adam"),
+    "min": Quantity(doc="lowest value (delays: default 0)"), "max": Quantity(doc="highest value"),
+    "min_recurrent": Quantity(doc="delays: lowest delay on projections that close a cycle (default 0.1 ms)"),
+}, doc="settings of one parameter group")
+
+TRAIN_LOSS = Struct({
+    "kind": Text(enum=("ttfs", "max_v"), doc="ttfs: time-to-first-spike cross-entropy; max_v: max-over-time membrane"),
+    "tau0": Quantity(doc="ttfs: softmax time scale (default 0.5 ms)"),
+    "tau1": Quantity(doc="ttfs: early-spike term time scale (default 6.4 ms)"),
+    "alpha": Quantity(doc="ttfs: early-spike term weight (default 3e-3)"),
+    "scale": Quantity(doc="max_v: membrane scale of the softmax (default 1 V)"),
+    "reg_silent": Quantity(doc="pull silent hidden neurons towards threshold (default 0)"),
+    "reg_upper": Quantity(doc="push the spikes of busy hidden neurons out of the trial (default 0)"),
+    "target_spikes": Quantity(doc="spikes per hidden neuron per trial above which reg_upper acts (default 10)"),
+}, doc="the loss")
 
 TRAIN = Struct({
-    "task": Text(doc="training task"),
-    "task_params": MapOf(Any(), doc="task settings"),
+    "task": Text(doc="training task: yinyang, digits or delay_pattern"),
+    "task_params": MapOf(Any(), doc="task settings (see the task's documentation)"),
     "params": Text(enum=("delays", "weights", "both"), doc="what is trained"),
     "estimator": Text(enum=("eventprop", "surrogate", "finite_difference")),
     "projections": ListOf(Text(), doc="names of the projections to train (default: all)"),
-    "loss": Either((Text(), Struct({"kind": Text(), "tau0": Quantity(), "tau1": Quantity(), "alpha": Number(),
-                                    "target_spikes": Number(), "reg_strength": Number()})), doc="loss"),
+    "loss": Either((Text(enum=("ttfs", "max_v")), TRAIN_LOSS), doc="loss"),
     "epochs": Integer(min=1), "batch_size": Integer(min=1), "seed": Integer(min=0),
     "weights": TRAIN_GROUP, "delays": TRAIN_GROUP,
-    "input": Text(doc="input population"), "output": Text(doc="output population"),
-    "checkpoint": Text(doc="checkpoint file"),
+    "input": Text(doc="input population (default: the spike_times population)"),
+    "output": Text(doc="output population (default: the last lif_exp population)"),
+    "hidden": ListOf(Text(), doc="hidden populations, for the regulariser (default: the other lif_exp populations)"),
+    "checkpoint": Text(doc="checkpoint file (default: <output directory>/<name>.ckpt.npz)"),
+    "max_spikes": Integer(min=1, doc="spike buffer per trial, inputs included (default 4096)"),
 }, doc="how the network is trained (evsim train)")
 
 NETLIST = Struct({

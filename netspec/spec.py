@@ -196,6 +196,8 @@ class Netlist:
     precision: str = "double"
     description: str = ""
     train: dict | None = None
+    #: where each value of ``train`` was written (path below 'train' -> Location), for the trainers' messages
+    train_locs: dict | None = field(default=None, compare=False, repr=False)
     files: tuple = field(default=(), compare=False)   # every file read, the netlist's first
     loc: Location = _loc()
 
