@@ -416,8 +416,10 @@ def _collect(b2, arrays, built: _Built, plans: _Plans, dt, n_steps, simulated) -
 
 
 def _counters(arrays, built: _Built, spikes_all, dt, n_steps, simulated) -> dict:
-    """Per population: spikes, mean rate, deliveries (synaptic events received within the run),
-    sparsity (fraction of (neuron, step) pairs without a spike) and the clock-driven work."""
+    """Per population, under the event backend's names (backends/event.py): spikes, mean rate
+    (rate_hz), synaptic events received within the run, activity sparsity (fraction of (neuron,
+    step) pairs without a spike), and the work: Brian2 updates every neuron every step, so
+    neuron_updates equals the dense count."""
     out = {}
     received = {name: 0 for name in arrays.populations}
     n_syn_in = {name: 0 for name in arrays.populations}
@@ -439,10 +441,12 @@ def _counters(arrays, built: _Built, spikes_all, dt, n_steps, simulated) -> dict
         n_spikes = int(spikes_all[name][0].size)
         pairs = pop.size * n_steps
         out[name] = {
+            "neurons": pop.size,
             "spikes": n_spikes,
-            "rate": n_spikes / (pop.size * simulated) if simulated > 0 else 0.0,
-            "deliveries": received[name],
-            "sparsity": 1.0 - n_spikes / pairs if pairs else 1.0,
+            "rate_hz": n_spikes / (pop.size * simulated) if simulated > 0 else 0.0,
+            "synaptic_events": received[name],
+            "neuron_updates": pairs,
+            "activity_sparsity": 1.0 - n_spikes / pairs if pairs else 1.0,
             "dense_neuron_updates": pairs,
             "dense_synaptic_ops": n_syn_in[name] * n_steps,
         }
@@ -450,11 +454,14 @@ def _counters(arrays, built: _Built, spikes_all, dt, n_steps, simulated) -> dict
         total_deliveries += received[name]
     n = arrays.n_neurons
     out["total"] = {
+        "neurons": n,
         "spikes": total_spikes,
-        "rate": total_spikes / (n * simulated) if simulated > 0 and n else 0.0,
-        "deliveries": total_deliveries,
-        "sparsity": 1.0 - total_spikes / (n * n_steps) if n * n_steps else 1.0,
+        "rate_hz": total_spikes / (n * simulated) if simulated > 0 and n else 0.0,
+        "synaptic_events": total_deliveries,
+        "neuron_updates": n * n_steps,
+        "activity_sparsity": 1.0 - total_spikes / (n * n_steps) if n * n_steps else 1.0,
         "dense_neuron_updates": n * n_steps,
         "dense_synaptic_ops": arrays.n_synapses * n_steps,
+        "step_for_dense_counts": dt,
     }
     return out

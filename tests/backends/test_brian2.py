@@ -119,7 +119,7 @@ def test_per_synapse_weights_and_delays_follow_pairs_across_population_blocks(wr
     assert first_change(vb[:, 0], -70e-3) == 8 and vb[8, 0] == pytest.approx(-69e-3, abs=1e-12)
     free = -70e-3 + (vb[19, 0] + 70e-3) * math.exp(-DT / 10e-3)
     assert vb[20, 0] - free == pytest.approx(4e-3, abs=1e-12)
-    assert r.counters["a"]["deliveries"] == 2 and r.counters["b"]["deliveries"] == 2
+    assert r.counters["a"]["synaptic_events"] == 2 and r.counters["b"]["synaptic_events"] == 2
 
 
 # ----------------------------------------------------------------------------- threshold and spike times
@@ -477,7 +477,7 @@ def test_every_neuron_model_runs_and_counters_agree_with_spikes(write_netlist, m
     assert times.size > 0 and np.all(np.diff(times) >= 0)
     assert np.all((np.diff(times) > 0) | (np.diff(ids) > 0))                 # sorted by (time, id)
     assert r.counters["n"]["spikes"] == times.size
-    assert r.counters["n"]["rate"] == pytest.approx(times.size / (10 * 0.05))
+    assert r.counters["n"]["rate_hz"] == pytest.approx(times.size / (10 * 0.05))
     assert r.counters["total"]["spikes"] == times.size + st.size
     # deliveries: each synapse counts the pre spikes that arrive before the end (step n + D < N)
     expected = 0
@@ -487,7 +487,7 @@ def test_every_neuron_model_runs_and_counters_agree_with_spikes(write_netlist, m
         d = np.broadcast_to((np.asarray(proj.delay) / DT + 0.5).astype(int), proj.pre.shape)
         for pre, steps in zip(proj.pre - offset, d):
             expected += int(np.sum(np.round(pre_times[pre_ids == pre] / DT) + steps < 500))
-    assert r.counters["n"]["deliveries"] == expected
+    assert r.counters["n"]["synaptic_events"] == expected
     s = r.state["n"]
     assert s["neurons"].tolist() == [0, 3] and s["v"].shape == (100, 2)
     assert s["times"] == pytest.approx(np.arange(100) * 0.5 * MS)

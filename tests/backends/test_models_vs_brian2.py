@@ -12,7 +12,8 @@ header may shorten or lengthen the run for the check:
     # crosscheck: duration=200 ms; populations.exc.size=400     (';' separates overrides)
 
 ``duration`` stands for ``time.duration``; any other key is a netlist override path
-(``--set`` syntax). Run with ``-s`` to see each report.
+(``--set`` syntax). Where the verdict is spike for spike, the counters of spikes and synaptic
+events must agree too. Run with ``-s`` to see each report.
 """
 from __future__ import annotations
 
@@ -79,3 +80,8 @@ def test_model_agrees_with_brian2_in_grid_mode(path):
     assert compared, f"{path.name}: no neuron population's spikes recorded, nothing compared"
     assert sum(p.n_b for p in compared) > 0, f"{path.name}: Brian2 produced no spikes: a vacuous check"
     assert report.passed, text
+    if report.verdict == C.SPIKES:
+        # the same spikes, so the same counts of spikes and of synaptic events delivered in the run
+        for name in arrays.populations:
+            for key in ("spikes", "synaptic_events"):
+                assert ours.counters[name][key] == ref.counters[name][key], (name, key)
