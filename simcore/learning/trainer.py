@@ -243,8 +243,9 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
         n = self.net
-        return json.dumps({"netlist": self.netlist.name, "n": n.n, "n_syn": n.n_syn,
-                           "train": netspec.dump._thaw(self.netlist.train)}, sort_keys=True, default=str)
+        train = {k: v for k, v in netspec.dump._thaw(self.netlist.train).items() if k not in ("epochs", "checkpoint")}
+        return json.dumps({"netlist": self.netlist.name, "n": n.n, "n_syn": n.n_syn, "train": train},
+                          sort_keys=True, default=str)
 
     def save_checkpoint(self, path: str) -> None:
         from netspec.atomic import replacing
