@@ -366,7 +366,7 @@ def _run_summary(r, call: float) -> dict:
                 "spikes": tot.get("spikes"), "events": tot.get("synaptic_events"),
                 "bytes_per_synapse": m.get("bytes_per_synapse"), "simulated": m.get("simulated")}
     return {"loop": m["run_seconds"], "compile": m["compile_seconds"], "build": m["construct_seconds"], "call": call,
-            "spikes": tot.get("spikes"), "events": tot.get("deliveries"), "simulated": m.get("simulated"),
+            "spikes": tot.get("spikes"), "events": tot.get("synaptic_events"), "simulated": m.get("simulated"),
             "dt": m.get("dt")}
 
 

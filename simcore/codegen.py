@@ -9,6 +9,7 @@ an unchanged one is never compiled twice (see ``cache_dir``).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import os
@@ -51,19 +52,13 @@ def dispatch_source(model_names) -> str:
     mods = [model_module(n) for n in model_names]
     for k, mod in enumerate(mods):
         lines.append(f"import {mod.__name__} as _m{k}")
-    # each kernel compiled again for inlining into the engine: a real call (saving registers,
-    # passing array structs) costs more than most kernels take to run
-    for k, mod in enumerate(mods):
-        for fname in _DISPATCH:
-            if hasattr(mod, fname):
-                lines.append(f"_m{k}_{fname} = kernel(_m{k}.{fname}.py_func, refcounted=False, inline='always')")
     for fname, (args, default) in _DISPATCH.items():
-        lines += ["", "", "@kernel(refcounted=False, inline='always')", f"def {_NAMES[fname]}(mid, {args}):"]
+        lines += ["", "", "@kernel(refcounted=False)", f"def {_NAMES[fname]}(mid, {args}):"]
         branches = [(k, mod) for k, mod in enumerate(mods) if hasattr(mod, fname)]
         call_args = args.replace(" ", "")
         for n, (k, mod) in enumerate(branches):
             kw = "if" if n == 0 else "elif"
-            call = f"_m{k}_{fname}({call_args.replace(',', ', ')})"
+            call = f"_m{k}.{fname}({call_args.replace(',', ', ')})"
             lines.append(f"    {kw} mid == {k}:")
             lines.append(f"        {'return ' if default else ''}{call}")
         if default:
@@ -102,6 +97,24 @@ def _has_kernels(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+@contextlib.contextmanager
+def compile_lock(module):
+    """Held while a process compiles (or loads) an engine's code, so that two processes starting
+    together do not both write Numba's cache files for it at the same time."""
+    path = Path(module.__file__).with_suffix(".lock")
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def engine_for(model_names):

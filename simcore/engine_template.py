@@ -83,7 +83,7 @@ def fmax(a, b):
 def bucket_of(cfg, t):
     if cfg.grid:
         return round(t / cfg.dt) // cfg.ticks_per_bucket
-    return int(math.floor(t / cfg.width))
+    return math.floor(t / cfg.width)
 
 
 @kernel(refcounted=False, inline="always")
@@ -199,8 +199,9 @@ def terms_at(mid, st, params, j, start, t_state, ref_until, scratch, rate, a, b)
     for c in range(st.shape[1]):
         scratch[0, c] = st[j, c]
     row = params[j:j + 1]
-    m_advance(mid, scratch, row, 0, t_state, start, ref_until)
-    return m_terms(mid, scratch, row, 0, rate, a, b)
+    i0 = j * 0   # a variable: a literal 0 would make Numba compile every kernel a second time
+    m_advance(mid, scratch, row, i0, t_state, start, ref_until)
+    return m_terms(mid, scratch, row, i0, rate, a, b)
 
 
 @kernel(refcounted=False)
@@ -250,19 +251,18 @@ def reset_neuron(cfg, mid, st, params, nf, j, t_sp):
 
 
 @kernel(refcounted=False)
-def fire_until(cfg, mid, st, params, nf, j, t_lim, inclusive, defer_at_limit, spk_t, spk_i, meta,
+def fire_until(cfg, mid, st, params, nf, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
                scratch, rate, a, b, lv, lc, lr):
-    """Fires every threshold crossing of neuron j up to t_lim (inclusive or not), with no input
-    in between. Returns 1 if it fired exactly at t_lim; then, if ``defer_at_limit``, the reset
-    is left to the caller (Brian2 resets after the inputs of the same step)."""
+    """Fires every threshold crossing of neuron j up to and including t_lim, with no input in
+    between. Returns 1 if it fired exactly at t_lim; then, if ``defer_at_limit``, the reset is
+    left to the caller (Brian2 resets after the inputs of the same step)."""
     while True:
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
         start = fmax(t_state, ref)
         if cfg.grid:
             m0 = round(start / cfg.dt)
-            p_lim = round(t_lim / cfg.dt)
-            p_last = p_lim if inclusive else p_lim - 1
+            p_last = round(t_lim / cfg.dt)
             if m0 + 1 > p_last:
                 return 0
             n = terms_at(mid, st, params, j, m0 * cfg.dt, t_state, ref, scratch, rate, a, b)
@@ -271,14 +271,14 @@ def fire_until(cfg, mid, st, params, nf, j, t_lim, inclusive, defer_at_limit, sp
                 return 0
             t_sp = p * cfg.dt
         else:
-            if start > t_lim or (start == t_lim and not inclusive):
+            if start > t_lim:
                 return 0
             n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
             x = first_crossing(n, rate, a, b, 0.0, t_lim - start, lv, lc, lr)
             if math.isinf(x):
                 return 0
             t_sp = start + x
-            if t_sp > t_lim or (t_sp == t_lim and not inclusive):
+            if t_sp > t_lim:
                 return 0
         m_advance(mid, st, params, j, t_state, t_sp, ref)
         nf[j, T_STATE] = t_sp
@@ -336,7 +336,8 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, s
     scratch, rate, a, b, lv, lc, lr = ws
     out_sr, out_st, out_sv = smp
     if t >= nf[j, SAFE] or changed:
-        fire_until(cfg, mid, st, params, nf, j, t, True, False, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+        no_defer = changed and not changed   # False, as a variable: literals specialise the callee
+        fire_until(cfg, mid, st, params, nf, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     m_advance(mid, st, params, j, nf[j, T_STATE], t, nf[j, REF_UNTIL])
     if t > nf[j, T_STATE]:
         nf[j, T_STATE] = t
@@ -356,7 +357,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, s
     return math.inf, -1, n_s, n_v
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                counters, pop):
     """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
@@ -369,40 +370,37 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
     x = 0
     changed = False
-    pend_t = math.inf     # a sample due later in this bucket (a neuron is in one record entry at most)
+    pend_t = math.inf     # the sample due next in this bucket (a neuron is in one record entry at most)
     pend_r = -1
     while True:
         while x < n_ent and qi[order[x], QKIND] == KIND_WAKE:
             x += 1
+        if x < n_ent and qi[order[x], QKIND] == KIND_SAMPLE:
+            e = order[x]
+            x += 1
+            if bucket_of(cfg, qf[e, QT]) > k:
+                # a sample beyond the ring's reach, parked in this bucket: push it on
+                schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[e, QT], j, 0.0, KIND_SAMPLE, qi[e, QAUX])
+            else:
+                pend_t = qf[e, QT]
+                pend_r = qi[e, QAUX]
+            continue
         t_x = qf[order[x], QT] if x < n_ent else math.inf
         if pend_t < t_x:
-            # a sample comes before the next entry (samples at an input's time follow the inputs)
-            r = pend_r
-            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, r, pend_t, changed, q, slots, meta, st, nf, mid, params,
-                                                   spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+            # the state after everything at pend_t (inputs at the same time come first)
+            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, st, nf, mid,
+                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
                                                    rec_var_ptr, rec_vars)
             continue
         if x >= n_ent:
             break
-        e = order[x]
-        kind = qi[e, QKIND]
+        # the inputs arriving at t_x
         t_in = t_x
-        if kind == KIND_SAMPLE:
-            x += 1
-            if bucket_of(cfg, t_in) > k:
-                # a sample beyond the ring's reach, parked in this bucket: push it on
-                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_in, j, 0.0, KIND_SAMPLE, qi[e, QAUX])
-                continue
-            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, qi[e, QAUX], t_in, changed, q, slots, meta, st, nf, mid,
-                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
-                                                   rec_var_ptr, rec_vars)
-            continue
-        # the inputs arriving at t_in
         if t_in < nf[j, T_STATE]:
             t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
         spiked = 0
         if t_in >= nf[j, SAFE] or changed:
-            spiked = fire_until(cfg, mid, st, params, nf, j, t_in, True, cfg.grid, spk_t, spk_i, meta,
+            spiked = fire_until(cfg, mid, st, params, nf, j, t_in, cfg.grid, spk_t, spk_i, meta,
                                 scratch, rate, a, b, lv, lc, lr)
         ref = nf[j, REF_UNTIL]
         m_advance(mid, st, params, j, nf[j, T_STATE], t_in, ref)
@@ -424,10 +422,6 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             if eval_g(n, rate, a, b, 0.0) >= 0.0:
                 emit(spk_t, spk_i, meta, t_in, j)
                 reset_neuron(cfg, mid, st, params, nf, j, t_in)
-        if pend_t == t_x:
-            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, st, nf, mid,
-                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
-                                                   rec_var_ptr, rec_vars)
     t_w = predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     if t_w < cfg.t_end:
         schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
@@ -503,7 +497,10 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
     ``work`` = (stage spike times, stage spike neurons, sorting buffer); ``out`` = (recorded
     spike times, neurons, sample slots, sample times, sample values). Returns the (possibly
-    grown) queue, work and out; meta[M_BUCKET] is where to go on, meta[M_DONE] 1 at the end."""
+    grown) queue, work and out; meta[M_BUCKET] is where to go on, meta[M_DONE] 1 at the end.
+
+    This function allocates (it grows buffers); the per-neuron work runs in functions that do
+    not, so that Numba emits no reference counting around their many array arguments."""
     lv = np.empty((3, 9, 8))
     lc = np.zeros(9, dtype=np.int64)
     lr = np.empty((3, 8))
@@ -511,6 +508,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     a = np.empty(8)
     b = np.empty(8)
     scratch = np.empty((1, max(st.shape[1], 1)))
+    ws = (scratch, rate, a, b, lv, lc, lr)
     k = meta[M_BUCKET]
     while True:
         t0 = bucket_start(cfg, k)
@@ -524,12 +522,28 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             k += 1
             continue
         for stage in range(cfg.n_stages):
-            if work[2].size < slots[slot, SCOUNT]:
-                work = (work[0], work[1], grow_i(work[2], slots[slot, SCOUNT]))  # zero delays add entries
-            q, work, out = process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, k, slot,
-                                         stage, rate, a, b, scratch, lv, lc, lr)
+            spk_t, spk_i, order = work
+            if order.size < slots[slot, SCOUNT]:
+                order = grow_i(order, slots[slot, SCOUNT])  # zero delays add entries
+            n_touched, n_samples = group_stage(cfg, net, ni, q, slots, touched, k, slot, stage)
+            if n_touched > 0:
+                # room: one wake per touched neuron, and the samples (and next samples) due
+                q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
+                out_t, out_i, out_sr, out_st, out_sv = out
+                out_sr = grow_i(out_sr, meta[M_SAMPLES] + n_samples)
+                out_st = grow_f(out_st, meta[M_SAMPLES] + n_samples)
+                out_sv = grow_f(out_sv, meta[M_SVALS] + n_samples * max(st.shape[1], 1))
+                out = (out_t, out_i, out_sr, out_st, out_sv)
+                ti = 0
+                while ti < n_touched:
+                    if spk_t.size - meta[M_STAGE] < 256:
+                        spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
+                        spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
+                    ti = run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i,
+                                   order, out, counters, k, ws)
+            work = (spk_t, spk_i, order)
             if meta[M_STAGE] > 0:
-                q, out = deliver(cfg, net, q, meta, slots, work[0], work[1], k, out, counters)
+                q, out = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters)
                 meta[M_STAGE] = 0
         release(q[2], meta, slots, slot)
         k += 1
@@ -539,13 +553,13 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     return q, work, out
 
 
-@kernel
-def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, k, slot, stage,
-                  rate, a, b, scratch, lv, lc, lr):
+@kernel(refcounted=False)
+def group_stage(cfg, net, ni, q, slots, touched, k, slot, stage):
+    """Links this stage's entries of bucket k per target neuron; returns the number of
+    neurons touched and a bound on the samples they will take."""
     qf, qi, chunk_next = q
     n_touched = 0
     n_samples = 0
-    # group this stage's entries by target neuron (linked through QLINK)
     c = slots[slot, SHEAD]
     while c >= 0:
         used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
@@ -566,24 +580,26 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
                 n_touched += 1
             ni[j, NB_HEAD] = e
         c = chunk_next[c]
-    if n_touched == 0:
-        return q, work, out
-    # room: one wake per touched neuron and the next sample of each sample taken
-    q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
+    return n_touched, n_samples
+
+
+@kernel(refcounted=False)
+def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
+              ws):
+    """Processes the touched neurons from index ti on; returns where it stopped (n_touched, or
+    earlier when the stage's spike buffer runs low: the caller grows it and calls again)."""
     qf, qi, chunk_next = q
-    spk_t, spk_i, order = work
+    scratch, rate, a, b, lv, lc, lr = ws
     out_t, out_i, out_sr, out_st, out_sv = out
+    smp = (out_sr, out_st, out_sv)
     n_s = meta[M_SAMPLES]
     n_v = meta[M_SVALS]
-    out_sr = grow_i(out_sr, n_s + n_samples)
-    out_st = grow_f(out_st, n_s + n_samples)
-    out_sv = grow_f(out_sv, n_v + n_samples * max(st.shape[1], 1))
-    for ti in range(n_touched):
-        j = touched[ti]
-        pop = net.neuron_pop[j]
+    while ti < n_touched:
         if spk_t.size - meta[M_STAGE] < 256:
-            spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
-            spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
+            break
+        j = touched[ti]
+        ti += 1
+        pop = net.neuron_pop[j]
         # j's entries, sorted by (time, inputs before samples and wakes, synapse)
         m = 0
         e = ni[j, NB_HEAD]
@@ -603,12 +619,10 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
         counters[pop, C_UPDATES] += 1
         mid = net.pop_i[pop, P_MODEL]
         if net.pop_i[pop, P_KIND] == NEURON_KIND:
-            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i,
-                                  (scratch, rate, a, b, lv, lc, lr), (out_sr, out_st, out_sv), n_s, n_v, counters, pop)
+            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
+                                  n_s, n_v, counters, pop)
         else:
             # sources only sample their state (their spikes do not depend on it)
-            ws = (scratch, rate, a, b, lv, lc, lr)
-            smp = (out_sr, out_st, out_sv)
             for x in range(m):
                 f = order[x]
                 if qi[f, QKIND] != KIND_SAMPLE:
@@ -618,15 +632,16 @@ def process_stage(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, coun
                     continue
                 t_s = qf[f, QT]
                 r = qi[f, QAUX]
+                unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
                 while r >= 0:
-                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, False, q, slots, meta, st, nf, mid, net.params,
+                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, st, nf, mid, net.params,
                                                    spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
                                                    net.rec_var_ptr, net.rec_vars)
             run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, net.params, net.pop_i, net.pop_key,
                        net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
-    return q, (spk_t, spk_i, order), (out_t, out_i, out_sr, out_st, out_sv)
+    return ti
 
 
 @kernel(refcounted=False, inline="always")
@@ -645,36 +660,82 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     """Sorts the stage's spikes by (time, neuron), records them and pushes their deliveries."""
     out_t, out_i, out_sr, out_st, out_sv = out
     n_sp = meta[M_STAGE]
-    idx = np.argsort(spk_t[:n_sp], kind="mergesort")
-    srt_t = spk_t[:n_sp][idx]
-    srt_i = spk_i[:n_sp][idx]
-    for x in range(1, n_sp):  # equal times: by neuron
-        y_t = srt_t[x]
-        y_i = srt_i[x]
-        z = x - 1
-        while z >= 0 and srt_t[z] == y_t and srt_i[z] > y_i:
-            srt_t[z + 1] = srt_t[z]
-            srt_i[z + 1] = srt_i[z]
-            z -= 1
-        srt_t[z + 1] = y_t
-        srt_i[z + 1] = y_i
-    pop_i = net.pop_i
-    proj_i = net.proj_i
-    proj_f = net.proj_f
-    indptr = net.indptr
+    srt_t = spk_t[:n_sp].copy()
+    srt_i = spk_i[:n_sp].copy()
+    sort_spikes(srt_t, srt_i, np.empty(n_sp), np.empty(n_sp, dtype=srt_i.dtype))
+    q = reserve(q, meta, delivery_count(net, srt_i, n_sp), cfg.n_slots)
+    out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
+    out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
+    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters)
+    return q, (out_t, out_i, out_sr, out_st, out_sv)
+
+
+@kernel(refcounted=False)
+def delivery_count(net, srt_i, n_sp):
+    """How many synapses the spikes' rows hold: room for all their deliveries."""
     need = 0
     for x in range(n_sp):
         j = srt_i[x]
         pop = net.neuron_pop[j]
-        for pp in range(pop_i[pop, P_PROJ_LO], pop_i[pop, P_PROJ_HI]):
+        for pp in range(net.pop_i[pop, P_PROJ_LO], net.pop_i[pop, P_PROJ_HI]):
             qq = net.pop_proj[pp]
-            row = proj_i[qq, J_INDPTR] + j - proj_i[qq, J_SRC_LO]
-            need += indptr[row + 1] - indptr[row]
-    q = reserve(q, meta, need, cfg.n_slots)
+            row = net.proj_i[qq, J_INDPTR] + j - net.proj_i[qq, J_SRC_LO]
+            need += net.indptr[row + 1] - net.indptr[row]
+    return need
+
+
+@kernel(refcounted=False)
+def sort_spikes(t, i, tmp_t, tmp_i):
+    """Sorts spikes by (time, neuron) in place: bottom-up merge sort (the order must not depend
+    on the order they were found in)."""
+    n = t.size
+    width = 1
+    passes = 0
+    src_t, src_i, dst_t, dst_i = t, i, tmp_t, tmp_i
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            p, r, o = lo, mid, lo
+            while p < mid and r < hi:
+                if src_t[r] < src_t[p] or (src_t[r] == src_t[p] and src_i[r] < src_i[p]):
+                    dst_t[o] = src_t[r]
+                    dst_i[o] = src_i[r]
+                    r += 1
+                else:
+                    dst_t[o] = src_t[p]
+                    dst_i[o] = src_i[p]
+                    p += 1
+                o += 1
+            while p < mid:
+                dst_t[o] = src_t[p]
+                dst_i[o] = src_i[p]
+                p += 1
+                o += 1
+            while r < hi:
+                dst_t[o] = src_t[r]
+                dst_i[o] = src_i[r]
+                r += 1
+                o += 1
+            lo = hi
+        src_t, src_i, dst_t, dst_i = dst_t, dst_i, src_t, src_i
+        width *= 2
+        passes += 1
+    if passes % 2 == 1:
+        for x in range(n):
+            t[x] = src_t[x]
+            i[x] = src_i[x]
+
+
+@kernel(refcounted=False)
+def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters):
     qf, qi, chunk_next = q
+    pop_i = net.pop_i
+    proj_i = net.proj_i
+    proj_f = net.proj_f
+    indptr = net.indptr
     n_out = meta[M_SPIKES]
-    out_t = grow_f(out_t, n_out + n_sp)
-    out_i = grow_i(out_i, n_out + n_sp)
     here = k % cfg.n_slots
     for x in range(n_sp):
         t_sp = srt_t[x]
@@ -713,4 +774,3 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
                 else:
                     schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, net.syn_target[g], w, port, g)
     meta[M_SPIKES] = n_out
-    return q, (out_t, out_i, out_sr, out_st, out_sv)

@@ -78,8 +78,9 @@ class Simulation:
 
         # first calls compile (or load from the on-disk cache): timed apart from the run
         t_compile = time.perf_counter()
-        q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
-        q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
+        with codegen.compile_lock(eng):
+            q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
+            q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
         compile_seconds = time.perf_counter() - t_compile
 
         spikes_t, spikes_i, smp_r, smp_t, smp_v = [], [], [], [], []

@@ -173,10 +173,12 @@ def test_threshold_test_is_strict(write_netlist):
 
 
 def test_lif_propagator_rounding_differs_from_v_inf_form_on_numpy_target(write_netlist):
-    """Observed: Brian2's exact lif step is the expanded (e_l + i_bias) + v e + (-e_l - i_bias) e,
-    not v_inf + (v - v_inf) e. On the numpy target a neuron at v = e_l = v_th = -55 mV moves to
-    -0.05499999999999999 and fires at point 1 (recorded 0 ms); v_inf + (v - v_inf) e stays at
-    -0.055 and never fires. Grid-mode agreement is therefore up to such last-bit effects."""
+    """Observed: with per-neuron parameters, Brian2's exact lif step is the expanded
+    (e_l + i_bias) + v e + (-e_l - i_bias) e, not v_inf + (v - v_inf) e. On the numpy target a
+    neuron at v = e_l = v_th = -55 mV moves to -0.05499999999999999 and fires at point 1
+    (recorded 0 ms); v_inf + (v - v_inf) e stays at -0.055 and never fires. Grid-mode agreement
+    is therefore up to such last-bit effects. (e_l differs between the two neurons so that the
+    backend declares it per neuron; shared constants give Brian2 other expressions.)"""
     e = math.exp(-DT / 10e-3)
     assert ((-0.055 + -0.055 * e) + 0.055 * e) > -0.055
     assert -0.055 + (-0.055 + 0.055) * e == -0.055
@@ -184,10 +186,10 @@ def test_lif_propagator_rounding_differs_from_v_inf_form_on_numpy_target(write_n
         name: rounding
         time: {duration: 2 ms, mode: grid, dt: 0.1 ms}
         populations:
-          n: {size: 1, model: lif, params: {e_l: -55 mV}, init: {v: -55 mV}}
+          n: {size: 2, model: lif, params: {e_l: {values: [-55 mV, -60 mV]}}, init: {v: {values: [-55 mV, -60 mV]}}}
         """)
     r = run(path)
-    assert r.spikes["n"][0].tolist() == [0.0]
+    assert r.spikes["n"][0].tolist() == [0.0] and r.spikes["n"][1].tolist() == [0]
 
 
 # ----------------------------------------------------------------------------- refractoriness
