@@ -235,7 +235,7 @@ def test_evsim_train_bad_input_is_located(capsys):
 
 def test_evsim_gradcheck_end_to_end(capsys):
     """evsim gradcheck prints a relative error per projection and group, below 1e-6 on Yin-Yang."""
-    assert main(["gradcheck", str(ROOT / "yaml_models" / "yinyang_weights.yaml"), "--samples", "2",
+    assert main(["gradcheck", str(ROOT / "yaml_models" / "yinyang_delays.yaml"), "--samples", "2",
                  "--max-params", "6", "--tol", "1e-6"]) == 0
     out = capsys.readouterr().out
     lines = [ln for ln in out.splitlines() if ln.strip().startswith(("in_hid", "hid_out"))]
