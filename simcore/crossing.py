@@ -218,6 +218,28 @@ def workspace():
 
 
 @kernel(refcounted=False, inline="always")
+def safe_time(n, rate, a, b):
+    """A time before which g cannot reach 0, from g(0) and a bound on its slope:
+    g'(x) = sum_k -r_k a_k e^{-r_k x} <= sum_k max(0, -r_k a_k) =: M for plain terms, so
+    g(x) < 0 for x < -g(0)/M. No exponential is evaluated. inf if g never rises; 0 if g(0) >= 0
+    or a term has b != 0 (no bound then)."""
+    g0 = 0.0
+    m = 0.0
+    for k in range(n):
+        if b[k] != 0.0:
+            return 0.0
+        g0 += a[k]
+        slope = -rate[k] * a[k]
+        if slope > 0.0:
+            m += slope
+    if g0 >= 0.0:
+        return 0.0
+    if m <= 0.0:
+        return math.inf
+    return -g0 / m
+
+
+@kernel(refcounted=False, inline="always")
 def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     """First x in (lo, hi] with g(x) >= 0, given g(lo) < 0; ``NO_ROOT`` (inf) if there is none.
 

@@ -31,7 +31,7 @@ import math
 import numpy as np
 from simcore.jit import kernel
 
-from simcore.crossing import eval_g, first_crossing, upper_bound
+from simcore.crossing import eval_g, first_crossing, safe_time, upper_bound
 from simcore.rng import stream_key
 
 # --- dispatch: replaced by simcore.codegen ---
@@ -190,18 +190,16 @@ def grow_i(a, need):
 
 # ---------------------------------------------------------------------------- one neuron
 @kernel(refcounted=False, inline="always")
-def terms_at(mid, st, params, j, start, t_state, ref_until, scratch, rate, a, b):
+def terms_at(mid, sv, pv, i0, start, t_state, ref_until, scratch, rate, a, b):
     """Threshold terms of neuron j taken at ``start`` (>= its state time): from its state row,
     or from a copy advanced to ``start`` (the state itself must not run ahead of inputs that
     may still arrive)."""
     if start <= t_state:
-        return m_terms(mid, st, params, j, rate, a, b)
-    for c in range(st.shape[1]):
-        scratch[0, c] = st[j, c]
-    row = params[j:j + 1]
-    i0 = j * 0   # a variable: a literal 0 would make Numba compile every kernel a second time
-    m_advance(mid, scratch, row, i0, t_state, start, ref_until)
-    return m_terms(mid, scratch, row, i0, rate, a, b)
+        return m_terms(mid, sv, pv, i0, rate, a, b)
+    for c in range(sv.shape[1]):
+        scratch[i0, c] = sv[i0, c]
+    m_advance(mid, scratch, pv, i0, t_state, start, ref_until)
+    return m_terms(mid, scratch, pv, i0, rate, a, b)
 
 
 @kernel(refcounted=False)
@@ -238,9 +236,9 @@ def emit(spk_t, spk_i, meta, t, j):
 
 
 @kernel(refcounted=False, inline="always")
-def reset_neuron(cfg, mid, st, params, nf, j, t_sp):
+def reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp):
     """Applies the model's reset at t_sp and starts the refractory period."""
-    t_ref = m_reset(mid, st, params, j)
+    t_ref = m_reset(mid, sv, pv, i0)
     if cfg.grid:
         # held at the reset value up to point p - 1 + R, R = Brian2's timestep(t_ref)
         # (as integer * dt, like every grid time, so that comparisons with input times are exact)
@@ -251,7 +249,7 @@ def reset_neuron(cfg, mid, st, params, nf, j, t_sp):
 
 
 @kernel(refcounted=False)
-def fire_until(cfg, mid, st, params, nf, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
+def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
                scratch, rate, a, b, lv, lc, lr):
     """Fires every threshold crossing of neuron j up to and including t_lim, with no input in
     between. Returns 1 if it fired exactly at t_lim; then, if ``defer_at_limit``, the reset is
@@ -265,7 +263,7 @@ def fire_until(cfg, mid, st, params, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
             p_last = round(t_lim / cfg.dt)
             if m0 + 1 > p_last:
                 return 0
-            n = terms_at(mid, st, params, j, m0 * cfg.dt, t_state, ref, scratch, rate, a, b)
+            n = terms_at(mid, sv, pv, i0, m0 * cfg.dt, t_state, ref, scratch, rate, a, b)
             p = first_grid_point(cfg.dt, n, rate, a, b, m0 * cfg.dt, m0 + 1, p_last, lv, lc, lr)
             if p < 0:
                 return 0
@@ -273,25 +271,25 @@ def fire_until(cfg, mid, st, params, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
         else:
             if start > t_lim:
                 return 0
-            n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
+            n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
             x = first_crossing(n, rate, a, b, 0.0, t_lim - start, lv, lc, lr)
             if math.isinf(x):
                 return 0
             t_sp = start + x
             if t_sp > t_lim:
                 return 0
-        m_advance(mid, st, params, j, t_state, t_sp, ref)
+        m_advance(mid, sv, pv, i0, t_state, t_sp, ref)
         nf[j, T_STATE] = t_sp
         emit(spk_t, spk_i, meta, t_sp, j)
         at_limit = t_sp == t_lim
         if not (at_limit and defer_at_limit):
-            reset_neuron(cfg, mid, st, params, nf, j, t_sp)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp)
         if at_limit:
             return 1
 
 
 @kernel(refcounted=False)
-def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
+def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
     """Fires neuron j's crossings left in bucket k; returns the time of its next wake (its next
     crossing, or when to look again), inf if it cannot reach threshold without input. Sets the
     neuron's safe time: no crossing happens before it unless an input arrives."""
@@ -301,11 +299,20 @@ def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         start = fmax(t_state, ref)
         if cfg.grid:
             start = round(start / cfg.dt) * cfg.dt
-        n = terms_at(mid, st, params, j, start, t_state, ref, scratch, rate, a, b)
+        n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
         if upper_bound(n, rate, a, b, 0.0, math.inf) < 0.0:
             nf[j, SAFE] = math.inf
             return math.inf
-        hi = fmax(bucket_start(cfg, k + 1) - start, 0.0) + cfg.horizon
+        end = bucket_start(cfg, k + 1)
+        x_safe = safe_time(n, rate, a, b)
+        if start + x_safe > end + 0.5 * cfg.horizon:
+            # far from threshold (slope bound): look again then, without any exponential
+            t_w = start + x_safe
+            if cfg.grid:
+                t_w = math.floor(t_w / cfg.dt) * cfg.dt
+            nf[j, SAFE] = t_w
+            return t_w
+        hi = fmax(end - start, 0.0) + cfg.horizon
         if cfg.grid:
             m0 = round(start / cfg.dt)
             p_last = round((start + hi) / cfg.dt)
@@ -317,17 +324,17 @@ def predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
             t_c = start + x
             t_w = t_c if not math.isinf(x) else start + hi
         if not math.isinf(t_c) and bucket_of(cfg, t_c) <= k and t_c < cfg.t_end:
-            m_advance(mid, st, params, j, t_state, t_c, ref)
+            m_advance(mid, sv, pv, i0, t_state, t_c, ref)
             nf[j, T_STATE] = t_c
             emit(spk_t, spk_i, meta, t_c, j)
-            reset_neuron(cfg, mid, st, params, nf, j, t_c)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_c)
             continue
         nf[j, SAFE] = t_w
         return t_w
 
 
 @kernel(refcounted=False)
-def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, spk_t, spk_i, ws, smp, n_s, n_v,
+def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                 rec_group, rec_every, rec_var_ptr, rec_vars):
     """Samples neuron j's state at t (after firing its crossings up to t) for sampling slot r;
     returns the next sample if it falls in bucket k (time, slot; else inf, -1, after
@@ -337,8 +344,8 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, s
     out_sr, out_st, out_sv = smp
     if t >= nf[j, SAFE] or changed:
         no_defer = changed and not changed   # False, as a variable: literals specialise the callee
-        fire_until(cfg, mid, st, params, nf, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
-    m_advance(mid, st, params, j, nf[j, T_STATE], t, nf[j, REF_UNTIL])
+        fire_until(cfg, mid, sv, pv, i0, nf, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+    m_advance(mid, sv, pv, i0, nf[j, T_STATE], t, nf[j, REF_UNTIL])
     if t > nf[j, T_STATE]:
         nf[j, T_STATE] = t
     g = rec_group[r]
@@ -346,7 +353,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, st, nf, mid, params, s
     out_st[n_s] = t
     n_s += 1
     for vi in range(rec_var_ptr[g], rec_var_ptr[g + 1]):
-        out_sv[n_v] = st[j, rec_vars[vi]]
+        out_sv[n_v] = sv[i0, rec_vars[vi]]
         n_v += 1
     t_next = next_sample_time(cfg, t, rec_every[g])
     if t_next >= cfg.t_end - (cfg.dt if cfg.grid else 0.0):
@@ -365,7 +372,12 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     qf, qi, chunk_next = q
     scratch, rate, a, b, lv, lc, lr = ws
     out_sr, out_st, out_sv = smp
-    params = net.params
+    # the kernels see one-row views: the neuron's state, and its parameter row (shared by a whole
+    # population whose parameters are uniform, so it stays in cache); i0 is a variable because a
+    # literal 0 would make Numba compile every kernel a second time
+    sv = st[j:j + 1]
+    pv = net.params[net.prow[j]:net.prow[j] + 1]
+    i0 = j * 0
     jumps = net.model_jumps[mid]
     rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
     x = 0
@@ -388,8 +400,8 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         t_x = qf[order[x], QT] if x < n_ent else math.inf
         if pend_t < t_x:
             # the state after everything at pend_t (inputs at the same time come first)
-            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, st, nf, mid,
-                                                   params, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+            pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, sv, pv, i0,
+                                                   nf, mid, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
                                                    rec_var_ptr, rec_vars)
             continue
         if x >= n_ent:
@@ -400,10 +412,10 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
         spiked = 0
         if t_in >= nf[j, SAFE] or changed:
-            spiked = fire_until(cfg, mid, st, params, nf, j, t_in, cfg.grid, spk_t, spk_i, meta,
+            spiked = fire_until(cfg, mid, sv, pv, i0, nf, j, t_in, cfg.grid, spk_t, spk_i, meta,
                                 scratch, rate, a, b, lv, lc, lr)
         ref = nf[j, REF_UNTIL]
-        m_advance(mid, st, params, j, nf[j, T_STATE], t_in, ref)
+        m_advance(mid, sv, pv, i0, nf[j, T_STATE], t_in, ref)
         nf[j, T_STATE] = t_in
         if cfg.grid:
             refractory = spiked == 1 or t_in <= ref
@@ -411,18 +423,18 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             refractory = spiked == 1 or t_in < ref
         while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == t_x:
             f = order[x]
-            m_apply(mid, st, params, j, qi[f, QKIND], qf[f, QW], refractory)
+            m_apply(mid, sv, pv, i0, qi[f, QKIND], qf[f, QW], refractory)
             counters[pop, C_DELIVERIES] += 1
             x += 1
         changed = True
         if spiked == 1 and cfg.grid:
-            reset_neuron(cfg, mid, st, params, nf, j, t_in)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
         elif jumps and not cfg.grid and not refractory:
-            n = m_terms(mid, st, params, j, rate, a, b)
+            n = m_terms(mid, sv, pv, i0, rate, a, b)
             if eval_g(n, rate, a, b, 0.0) >= 0.0:
                 emit(spk_t, spk_i, meta, t_in, j)
-                reset_neuron(cfg, mid, st, params, nf, j, t_in)
-    t_w = predict(cfg, mid, st, params, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+                reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
+    t_w = predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     if t_w < cfg.t_end:
         schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
     return n_s, n_v
@@ -437,7 +449,7 @@ def next_sample_time(cfg, t, every):
 
 # ---------------------------------------------------------------------------- sources
 @kernel(refcounted=False)
-def next_source_time(cfg, st, params, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t_prev):
+def next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t_prev):
     """Event time of source j's next spike after the one at t_prev (-inf: its first)."""
     pop = neuron_pop[j]
     if pop_i[pop, P_KIND] == LIST_KIND:
@@ -450,12 +462,12 @@ def next_source_time(cfg, st, params, pop_i, pop_key, neuron_pop, src_ptr, src_t
     mid = pop_i[pop, P_MODEL]
     if cfg.grid:
         prev = -math.inf if t_prev == -math.inf else t_prev - cfg.dt     # its recorded time t_n
-        return m_next_spike(mid, st, params, j, prev, key, cfg.dt) + cfg.dt  # acts at point n + 1
-    return m_next_spike(mid, st, params, j, t_prev, key, 0.0)
+        return m_next_spike(mid, sv, pv, i0, prev, key, cfg.dt) + cfg.dt  # acts at point n + 1
+    return m_next_spike(mid, sv, pv, i0, t_prev, key, 0.0)
 
 
 @kernel(refcounted=False)
-def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, params, pop_i, pop_key, neuron_pop, src_ptr,
+def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr,
                src_times, nf, ni, spk_t, spk_i):
     """Emits source j's spikes that fall in bucket k and schedules a wake for its next one."""
     while True:
@@ -466,7 +478,8 @@ def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, params, pop_i, po
             schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
             return
         emit(spk_t, spk_i, meta, t, j)
-        nf[j, NEXT_SRC] = next_source_time(cfg, st, params, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t)
+        nf[j, NEXT_SRC] = next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni,
+                                           j, t)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -481,8 +494,9 @@ def start(cfg, net, st, nf, ni, q, meta, slots):
         if net.pop_i[pop, P_KIND] == NEURON_KIND:
             push(qf, qi, chunk_next, meta, slots, 0, 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
         else:
-            t = next_source_time(cfg, st, net.params, net.pop_i, net.pop_key, net.neuron_pop, net.src_ptr,
-                                 net.src_times, ni, j, -math.inf)
+            i0 = j * 0
+            t = next_source_time(cfg, st[j:j + 1], net.params[net.prow[j]:net.prow[j] + 1], i0, net.pop_i,
+                                 net.pop_key, net.neuron_pop, net.src_ptr, net.src_times, ni, j, -math.inf)
             nf[j, NEXT_SRC] = t
             if t < cfg.t_end:
                 schedule(cfg, qf, qi, chunk_next, meta, slots, -1, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
@@ -618,6 +632,9 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         ni[j, VERSION] += 1
         counters[pop, C_UPDATES] += 1
         mid = net.pop_i[pop, P_MODEL]
+        sv = st[j:j + 1]
+        pv = net.params[net.prow[j]:net.prow[j] + 1]
+        i0 = j * 0
         if net.pop_i[pop, P_KIND] == NEURON_KIND:
             n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
                                   n_s, n_v, counters, pop)
@@ -634,10 +651,10 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                 r = qi[f, QAUX]
                 unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
                 while r >= 0:
-                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, st, nf, mid, net.params,
+                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, sv, pv, i0, nf, mid,
                                                    spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
                                                    net.rec_var_ptr, net.rec_vars)
-            run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, st, net.params, net.pop_i, net.pop_key,
+            run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
                        net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v

@@ -50,7 +50,8 @@ class Net(NamedTuple):
     pop_i: np.ndarray           # int64 (P, 7): offset, model, kind, stage, record, first/last+1 in pop_proj
     pop_key: np.ndarray         # uint64 (P): random-stream key
     neuron_pop: np.ndarray      # int32 (N)
-    params: np.ndarray          # float64 (N, PC)
+    params: np.ndarray          # float64 (rows, PC): per population if uniform, else per neuron
+    prow: np.ndarray            # int64 (N): each neuron's row in params
     model_jumps: np.ndarray     # bool (M): inputs make the threshold function jump
     pop_proj: np.ndarray        # int64: projections leaving each population
     proj_i: np.ndarray          # int64 (Q, 8): port, row-0 source, indptr offset, synapse offset,
@@ -108,13 +109,27 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
     mods = [model_module(p.model) for p in pops]
     pc = max([len(m.COLUMNS) for m in mods] + [1])
     sc = max([len(m.MODEL.state) for m in mods] + [1])
-    params = np.zeros((n, pc))
+    # one parameter row per population whose parameters are uniform (it stays in cache), one per
+    # neuron where they vary; prow maps each neuron to its row
+    rows = []
+    prow = np.zeros(n, dtype=np.int64)
     state0 = np.zeros((n, sc))
+    n_rows = 0
     for p, m in zip(pops, mods):
         pm = param_matrix(p)
-        params[p.offset:p.offset + p.size, :pm.shape[1]] = pm
+        full = np.zeros((pm.shape[0], pc))
+        full[:, :pm.shape[1]] = pm
+        if p.size and np.all(full == full[0]):
+            rows.append(full[:1])
+            prow[p.offset:p.offset + p.size] = n_rows
+            n_rows += 1
+        else:
+            rows.append(full)
+            prow[p.offset:p.offset + p.size] = n_rows + np.arange(p.size)
+            n_rows += p.size
         sm = state_matrix(p)
         state0[p.offset:p.offset + p.size, :sm.shape[1]] = sm
+    params = np.ascontiguousarray(np.concatenate(rows)) if rows else np.zeros((0, pc))
     kinds = np.array([LIST_KIND if p.spike_times is not None else
                       (GENERATOR_KIND if hasattr(m, "next_spike") else NEURON_KIND) for p, m in zip(pops, mods)],
                      dtype=np.int64)
@@ -213,7 +228,7 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
     net = Net(
         pop_i=pop_i,
         pop_key=np.array([population_key(net_spec.seed, p.name) for p in pops], dtype=np.uint64),
-        neuron_pop=neuron_pop, params=params,
+        neuron_pop=neuron_pop, params=params, prow=prow,
         model_jumps=np.array([bool(getattr(model_module(m), "JUMPS_ON_INPUT", False)) for m in model_names]),
         pop_proj=pop_proj, proj_i=np.ascontiguousarray(proj_i), proj_f=np.ascontiguousarray(proj_f),
         indptr=cat(indptrs, np.int64), syn_target=cat(targets, np.int32),
