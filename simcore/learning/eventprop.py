@@ -704,8 +704,9 @@ def forward(net, trials: Trials, max_spikes: int = 4096) -> Spikes:
     """Simulates a batch of trials (in parallel); spikes include the input spikes."""
     B = trials.n
     cap = int(max_spikes)
-    out = Spikes(np.zeros((B, cap)), np.zeros((B, cap), dtype=np.int32), np.zeros((B, cap)), np.zeros((B, cap)),
-                 np.zeros((B, cap)), np.zeros((B, cap)), np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64))
+    # only the first count[b] entries of a row are written and read (times are zeroed for numpy's sake)
+    out = Spikes(np.zeros((B, cap)), np.zeros((B, cap), dtype=np.int32), np.empty((B, cap)), np.empty((B, cap)),
+                 np.empty((B, cap)), np.empty((B, cap)), np.zeros(B, dtype=np.int64), np.zeros(B, dtype=np.int64))
     P, S0, is_src, pre, post, w, d, port, row_ptr, row_syn, _, _, t_end = net.kernel_args()
     forward_batch(P, S0, is_src, pre, post, w, d, port, row_ptr, row_syn, t_end, trials.ptr, trials.times,
                   trials.ids, out.t, out.n, out.ie, out.ii, out.rie, out.rii, out.count, out.overflow)

@@ -234,6 +234,7 @@ class Trainer:
     def write_metrics(self, path: str) -> None:
         from netspec.atomic import replacing
 
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with replacing(path, "w") as fh:
             w = csv.writer(fh)
             w.writerow(Metrics.FIELDS)
@@ -250,6 +251,7 @@ class Trainer:
     def save_checkpoint(self, path: str) -> None:
         from netspec.atomic import replacing
 
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         arrays = {"version": np.asarray(CKPT_VERSION), "epoch": np.asarray(self.epoch),
                   "weight": self.net.weight, "delay": self.net.delay, "fingerprint": np.asarray(self.fingerprint()),
                   "history": np.asarray(json.dumps([m.row() for m in self.history]))}
