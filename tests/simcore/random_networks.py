@@ -78,12 +78,18 @@ def random_netlist(seed: int, mode: str = "exact", duration_ms: float = 150.0, m
         # lively one and makes the pure-Python reference crawl
         w_max = 0.8 if a != b else 0.35
         w = rng.uniform(0.1, w_max) * (1 if rng.random() < 0.75 else -1)
+        explicit = rng.random() < 0.5
+        p = rng.uniform(0.3, 1.0)
+        if a == b and w > 0:
+            # one spike must not bring on more than 0.8 threshold's worth of input on average,
+            # or with t_ref = 0 the activity grows without bound (a branching ratio above 1)
+            w = min(w, 0.8 / (p * dict((n, s) for n, _, s in pops)[a]))
         port = "exc" if w > 0 else "inh"
-        if rng.random() < 0.5:
+        if explicit:
             weight = _q(w, "V")
         else:
             weight = f"{{uniform: [{min(w, w * 0.5):.4f} V, {max(w, w * 0.5):.4f} V]}}"
-        lines.append(f"  - {{from: {a}, to: {b}, connect: {{probability: {rng.uniform(0.3, 1.0):.3f}}}, "
+        lines.append(f"  - {{from: {a}, to: {b}, connect: {{probability: {p:.3f}}}, "
                      f"weight: {weight}, delay: {delay}, port: {port}}}")
     lines.append("record: {spikes: all}")
     return "\n".join(lines) + "\n"
