@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[brian2,plot,test]'
+.venv/bin/python -m pip install --quiet -e '.[brian2,plot,test,images]'
 .venv/bin/python -c 'import sys, numpy, numba; print("evsim installed: Python %s, numpy %s, numba %s" % (sys.version.split()[0], numpy.__version__, numba.__version__))'
 # compile the engine once now (cached on disk), so that the first run does not wait for it
 .venv/bin/evsim warmup
