@@ -371,7 +371,9 @@ TRAIN_LOSS = Struct({
 TRAIN = Struct({
     "task": Text(doc="training task: yinyang, digits or delay_pattern"),
     "task_params": MapOf(Any(), doc="task settings (see the task's documentation)"),
-    "params": Text(enum=("delays", "weights", "both"), doc="what is trained"),
+    "params": Either((Text(enum=("delays", "weights", "both")),
+                      ListOf(Text(enum=("weights", "delays", "biases", "thresholds")), min_items=1)),
+                     doc="what is trained (event-gated networks: weights, or a list of weights, biases, thresholds)"),
     "estimator": Text(enum=("eventprop", "surrogate", "finite_difference")),
     "projections": ListOf(Text(), doc="names of the projections to train (default: all)"),
     "loss": Either((Text(enum=("ttfs", "max_v", "cross_entropy", "mse")), TRAIN_LOSS), doc="loss"),

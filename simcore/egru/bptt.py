@@ -291,7 +291,7 @@ class Result:
 def loss_and_grad(model: Model, x: np.ndarray, labels: np.ndarray, inp: slice, out: slice, scale: float,
                   hidden: np.ndarray, reg: float = 0.0, dense: bool = False, need_grad: bool = True) -> Result:
     """Forward, readout logits = scale * c_T[out], cross-entropy, activity regulariser on the
-    ``hidden`` units' events, and (need_grad) the BPTT gradient."""
+    ``hidden`` units' events (none in the dense GRU: y = c always), and (need_grad) the BPTT gradient."""
     tape = forward(model, x, inp, dense)
     logits = scale * tape.c[-1][:, out]
     per, glog = cross_entropy(logits, labels)
@@ -301,9 +301,9 @@ def loss_and_grad(model: Model, x: np.ndarray, labels: np.ndarray, inp: slice, o
     if need_grad:
         gc = np.zeros((x.shape[0], model.n))
         gc[:, out] = scale * glog
-        grad = backward(model, tape, gc, reg, hidden)
+        grad = backward(model, tape, gc, 0.0 if dense else reg, hidden)
     events = H.sum(axis=(0, 2)) if H.size else np.zeros(x.shape[0])
-    return Result(float(per.mean() + reg * act), per, logits.argmax(axis=1), events, 1.0 - act, grad)
+    return Result(float(per.mean() + (0.0 if dense else reg * act)), per, logits.argmax(axis=1), events, 1.0 - act, grad)
 
 
 __all__ = ["Model", "SynSet", "Tape", "Grad", "Result", "forward", "backward", "cross_entropy", "loss_and_grad",
