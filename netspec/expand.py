@@ -309,13 +309,15 @@ def _sequence(netlist, pop: S.Population, problems: Problems):
         try:
             if sq.path.lower().endswith(".npy"):
                 arrays = {"": np.load(sq.path, allow_pickle=False)}
+            elif sq.path.lower().endswith(".csv"):   # dense rows, one line per step, comma-separated
+                arrays = {"": np.loadtxt(sq.path, delimiter=",", ndmin=2, dtype=np.float64)}
             else:
                 with np.load(sq.path, allow_pickle=False) as z:
                     arrays = {k: z[k] for k in z.files}
         except (OSError, ValueError) as exc:
             problems.add(sq.loc, f"{what}: cannot read {name} ({exc})")
             return None
-        key = "" if sq.path.lower().endswith(".npy") else sq.key
+        key = "" if sq.path.lower().endswith((".npy", ".csv")) else sq.key
         if key is not None:
             if key not in arrays:
                 problems.add(sq.loc, f"{what}: {name} has no array {key!r} (it has: {', '.join(arrays) or 'none'})")

@@ -555,8 +555,9 @@ class _Builder:
                                                       f"looked for {fpath})")
                 return None
             ext = os.path.splitext(fpath)[1].lower()
-            if ext not in (".npy", ".npz"):
-                p.add(self.doc.loc(path + ("file",)), f"{name}.sequence: unsupported file type (expected .npy or .npz)")
+            if ext not in (".npy", ".npz", ".csv"):
+                p.add(self.doc.loc(path + ("file",)), f"{name}.sequence: unsupported file type (expected .npy, "
+                                                      f".npz or .csv, got {ext or 'no extension'})")
                 return None
             scale = read_unit(raw.get("unit"), TIME, f"{name}.sequence.unit", loc, p)
             if scale is None:

@@ -273,7 +273,7 @@ SPIKES = Either((
 ), doc="explicit spikes of a spike_times source")
 
 SEQUENCE = Struct({
-    "file": Text(doc=".npy (dense, steps x size), .npz with 'key' (dense), or .npz with arrays "
+    "file": Text(doc=".npy or .csv (dense, steps x size), .npz with 'key' (dense), or .npz with arrays "
                      "times (or steps), ids, values (events)"),
     "key": Text(doc="array name of the dense rows in an .npz"),
     "unit": Text(doc="unit of the event times in the file (default: seconds)"),

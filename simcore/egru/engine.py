@@ -166,7 +166,7 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
             lo = offsets[kp]
             hi = offsets[kp + 1]
             if kinds[kp] == 0:
-                while ic < iend and in_id[ic] < hi:
+                while ic < iend and in_id[ic] >= lo and in_id[ic] < hi:
                     j = in_id[ic]
                     v = in_val[ic]
                     ic += 1
