@@ -106,17 +106,62 @@ def init_wakes(kinds, offsets, mode, y0, c, zs, q, theta, n_steps, whead, wnext,
 
 
 @kernel(refcounted=False)
+def _touch(k, t, tmark, tlist, tcount, offsets, unit_pop):
+    if tmark[k] != t:
+        tmark[k] = t
+        kp = unit_pop[k]
+        tlist[offsets[kp] + tcount[kp]] = k
+        tcount[kp] += 1
+
+
+@kernel(refcounted=False)
+def _axpy(dst, src, v):
+    """dst += src * v over contiguous views (vectorised: no index arithmetic in the loop)."""
+    for x in range(dst.shape[0]):
+        dst[x] += src[x] * v
+
+
+@kernel(refcounted=False)
+def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_lo, b_post_hi, b_post_pop,
+             b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount, offsets, unit_pop, pop_all):
+    """One event (unit j, value v) over one delay's synapses: sparse (CSR) then dense blocks."""
+    for s in range(ptr[j], ptr[j + 1]):
+        k = post[s]
+        _touch(k, t, tmark, tlist, tcount, offsets, unit_pop)
+        acc[gate[s] * n + k] += w[s] * v
+    base = j * n_pop
+    for kp in range(n_pop):
+        macs[kp] += cnt[base + kp]
+    kpre = unit_pop[j]
+    for b in range(bptr[kpre], bptr[kpre + 1]):
+        lo = b_post_lo[b]
+        m = b_post_hi[b] - lo
+        o = b_woff[b] + (j - b_pre_lo[b]) * m
+        a = b_gate[b] * n + lo
+        _axpy(acc[a:a + m], bw[o:o + m], v)
+        kp = b_post_pop[b]
+        pop_all[kp] = t
+        macs[kp] += m
+
+
+@kernel(refcounted=False)
 def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
               bu, br, bz, theta, mode, zs, q,
-              ptr0, post0, gate0, w0, ptr1, post1, gate1, w1, has_zg,
+              ptr0, post0, gate0, w0, cnt0, ptr1, post1, gate1, w1, cnt1, ptrg, postg, gateg, wg, cntg, has_zg,
+              bptr0, bptr1, bptrg, b_pre_lo, b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw,
               in_ptr, in_id, in_val,
-              c, tl, yp, acc, tmark, tlist, tcount,
+              c, tl, yp, acc, tmark, tlist, tcount, pop_all,
               whead, wnext, wprev, wstep,
               ev_id, ev_val, ev_popstart, ev_n,
               out_step, out_id, out_val, out_n,
               ev_count, macs, updates, catchups,
               rec_units, rec_c, rec_y):
-    """Steps t0 .. t1 - 1; returns the step reached (earlier than t1 when the event log is full)."""
+    """Steps t0 .. t1 - 1; returns the step reached (earlier than t1 when the event log is full).
+    Synapses: delay 0 (``*0``), delay 1 except r-scaled z (``*1``), r-scaled z (``*g``), each as
+    CSR by sender (``cnt``: synapses per sender and target population, for the counters) plus
+    dense blocks (``bptr*`` by sender population: fully connected population pairs, weights
+    row-major by sender in ``bw``, so an event is one contiguous multiply-add per block).
+    ``acc`` is (3 x N) flat: the gates' input sums of this step."""
     n = c.shape[0]
     n_pop = kinds.shape[0]
     cap = out_step.shape[0]
@@ -134,28 +179,21 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
         while i >= 0:
             nxt = wnext[i]
             wstep[i] = -1
-            if tmark[i] != t:
-                tmark[i] = t
-                kp = unit_pop[i]
-                tlist[offsets[kp] + tcount[kp]] = i
-                tcount[kp] += 1
+            _touch(i, t, tmark, tlist, tcount, offsets, unit_pop)
             i = nxt
         whead[t] = -1
-        # 2. the previous step's events over delay-1 synapses (r-scaled z inputs wait for phase B)
+        # 2. the previous step's events over delay-1 synapses (r-scaled z inputs wait for phase B),
+        #    marking the targets of r-scaled z as touched now
         for e in range(ev_n[prv]):
             j = ev_id[prv, e]
-            v = ev_val[prv, e]
-            for s in range(ptr1[j], ptr1[j + 1]):
-                k = post1[s]
-                if tmark[k] != t:
-                    tmark[k] = t
-                    kp = unit_pop[k]
-                    tlist[offsets[kp] + tcount[kp]] = k
-                    tcount[kp] += 1
-                g = gate1[s]
-                if g != 3:
-                    acc[k, g] += w1[s] * v
-                    macs[unit_pop[k]] += 1
+            _deliver(j, ev_val[prv, e], t, n, ptr1, post1, gate1, w1, cnt1, n_pop, bptr1, b_pre_lo, b_post_lo,
+                     b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount, offsets,
+                     unit_pop, pop_all)
+            if has_zg[j]:
+                for s in range(ptrg[j], ptrg[j + 1]):
+                    _touch(postg[s], t, tmark, tlist, tcount, offsets, unit_pop)
+                for b in range(bptrg[unit_pop[j]], bptrg[unit_pop[j] + 1]):
+                    pop_all[b_post_pop[b]] = t
         # 3. populations in processing order
         ev_n[cur] = 0
         ic = in_ptr[t]
@@ -185,25 +223,25 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                 for e in range(ev_popstart[prv, pos], ev_popstart[prv, pos + 1]):
                     j = ev_id[prv, e]
                     if has_zg[j]:
-                        ry = _sig(br[j] + acc[j, 1]) * ev_val[prv, e]
-                        for s in range(ptr1[j], ptr1[j + 1]):
-                            if gate1[s] == 3:
-                                k = post1[s]
-                                acc[k, 2] += w1[s] * ry
-                                macs[kp] += 1
-                # phase C: every touched unit in full
-                for idx in range(tcount[kp]):
-                    i = tlist[lo + idx]
+                        ry = _sig(br[j] + acc[n + j]) * ev_val[prv, e]
+                        _deliver(j, ry, t, n, ptrg, postg, gateg, wg, cntg, n_pop, bptrg, b_pre_lo, b_post_lo,
+                                 b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount,
+                                 offsets, unit_pop, pop_all)
+                # phase C: every touched unit in full (all of them when a dense block reached the population)
+                every = pop_all[kp] == t
+                n_do = hi - lo if every else tcount[kp]
+                for idx in range(n_do):
+                    i = lo + idx if every else tlist[lo + idx]
                     last = tl[i]
                     ci = c[i]
                     if last < t - 1:
                         ci = zs[i] + math.pow(q[i], t - 1 - last) * (ci - zs[i])
                         catchups[kp] += 1
-                    u = _sig(bu[i] + acc[i, 0])
-                    z = math.tanh(bz[i] + acc[i, 2])
-                    acc[i, 0] = 0.0
-                    acc[i, 1] = 0.0
-                    acc[i, 2] = 0.0
+                    u = _sig(bu[i] + acc[i])
+                    z = math.tanh(bz[i] + acc[2 * n + i])
+                    acc[i] = 0.0
+                    acc[n + i] = 0.0
+                    acc[2 * n + i] = 0.0
                     ct = u * z + (1.0 - u) * ci
                     if mode[i] == 0 and last == t - 1:
                         ct = ct - yp[i]
@@ -236,17 +274,9 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                         _link(i, nxt, whead, wnext, wprev, wstep)
             # this population's events of this step over delay-0 synapses
             for e in range(ev_popstart[cur, pos], ev_n[cur]):
-                j = ev_id[cur, e]
-                v = ev_val[cur, e]
-                for s in range(ptr0[j], ptr0[j + 1]):
-                    k = post0[s]
-                    if tmark[k] != t:
-                        tmark[k] = t
-                        kk = unit_pop[k]
-                        tlist[offsets[kk] + tcount[kk]] = k
-                        tcount[kk] += 1
-                    acc[k, gate0[s]] += w0[s] * v
-                    macs[unit_pop[k]] += 1
+                _deliver(ev_id[cur, e], ev_val[cur, e], t, n, ptr0, post0, gate0, w0, cnt0, n_pop, bptr0, b_pre_lo,
+                         b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount,
+                         offsets, unit_pop, pop_all)
         ev_popstart[cur, n_pop] = ev_n[cur]
         # samples: the state after this step (silent units in closed form, their state untouched)
         for m in range(n_rec):

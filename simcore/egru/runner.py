@@ -94,7 +94,8 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
     c = gn.c0.astype(np.float64).copy()
     tl = np.full(n, -1, dtype=np.int64)
     yp = gn.y0.astype(np.float64).copy()
-    acc = np.zeros((n, 3))
+    acc = np.zeros(3 * n)
+    pop_all = np.full(n_pop, -1, dtype=np.int64)
     tmark = np.full(n, -1, dtype=np.int64)
     tlist = np.zeros(max(n, 1), dtype=np.int64)
     tcount = np.zeros(n_pop, dtype=np.int64)
@@ -135,15 +136,11 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
     catchups = np.zeros(n_pop, dtype=np.int64)
     rec_c = np.zeros((T, rec.size))
     rec_y = np.zeros((T, rec.size))
-    has_zg = np.zeros(n, dtype=np.int8)
-    pre1 = np.repeat(np.arange(n), np.diff(gn.csr1.ptr))
-    has_zg[pre1[gn.csr1.gate == 3]] = 1
+    sy = synapse_arrays(gn)
     args = (T, gn.kinds.astype(np.int64), gn.offsets, gn.order, gn.unit_pop.astype(np.int64),
-            bu, br, bz, gn.theta, gn.mode, zs, q,
-            gn.csr0.ptr, gn.csr0.post.astype(np.int64), gn.csr0.gate, gn.csr0.w,
-            gn.csr1.ptr, gn.csr1.post.astype(np.int64), gn.csr1.gate, gn.csr1.w, has_zg,
+            bu, br, bz, gn.theta, gn.mode, zs, q, *sy,
             gn.in_ptr, gn.in_id.astype(np.int64), gn.in_val,
-            c, tl, yp, acc, tmark, tlist, tcount, whead, wnext, wprev, wstep,
+            c, tl, yp, acc, tmark, tlist, tcount, pop_all, whead, wnext, wprev, wstep,
             ev_id, ev_val, ev_popstart, ev_n, out_step, out_id, out_val, out_n,
             ev_count, macs, updates, catchups, rec, rec_c, rec_y)
     logs = []
@@ -169,6 +166,84 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
                                 for i in range(3))
     return Raw(gn, t, partial, ev_step.astype(np.int64), ev_ids.astype(np.int64), ev_vals.astype(np.float64),
                ev_count, macs, updates, catchups, rec, rec_c[:t], rec_y[:t], wall, 0.0, c, tl)
+
+
+#: a (sender population, target population, gate, delay) group of synapses is stored as a dense
+#: block when it connects every pair exactly once (all_to_all): an event is then one contiguous
+#: multiply-add over the targets, with no indices
+def synapse_arrays(gn: GatedNet) -> tuple:
+    """The kernel's synapse arguments (see engine.run_steps): CSR for delay 0, delay 1 without the
+    r-scaled z, and the r-scaled z (ZG), each without the fully connected groups, which become
+    dense blocks."""
+    n, n_pop = gn.n, len(gn.names)
+    up = gn.unit_pop.astype(np.int64)
+    sizes = np.diff(gn.offsets)
+    classes = []
+    for delay, csr in ((0, gn.csr0), (1, gn.csr1)):
+        pre = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.ptr))
+        post = csr.post.astype(np.int64)
+        gate = csr.gate.astype(np.int64)
+        if delay == 0:
+            classes.append((pre, post, gate, csr.w))
+        else:
+            zg = gate == 3
+            classes.append((pre[~zg], post[~zg], gate[~zg], csr.w[~zg]))
+            classes.append((pre[zg], post[zg], np.full(int(zg.sum()), 2), csr.w[zg]))
+    out = []
+    blocks = []          # (class, pre pop, post pop, gate, weights (n_pre, n_post))
+    for ci, (pre, post, gate, w) in enumerate(classes):
+        keep = np.ones(pre.size, dtype=bool)
+        if pre.size:
+            key = (up[pre] * n_pop + up[post]) * 3 + gate
+            order = np.argsort(key, kind="stable")
+            uk, start, cnt = np.unique(key[order], return_index=True, return_counts=True)
+            for k, st, ct in zip(uk, start, cnt):
+                g = int(k % 3)
+                kpre, kpost = divmod(int(k // 3), n_pop)
+                if ct != sizes[kpre] * sizes[kpost]:
+                    continue
+                idx = order[st:st + ct]
+                a = pre[idx] - gn.offsets[kpre]
+                b = post[idx] - gn.offsets[kpost]
+                if np.unique(a * sizes[kpost] + b).size != ct:
+                    continue                      # repeated pairs: not a plain dense block
+                m = np.zeros((sizes[kpre], sizes[kpost]))
+                m[a, b] = w[idx]
+                blocks.append((ci, kpre, kpost, g, m))
+                keep[idx] = False
+        p, q_, g_, w_ = pre[keep], post[keep], gate[keep], w[keep]
+        o = np.argsort(p, kind="stable")
+        p, q_, g_, w_ = p[o], q_[o], g_[o], w_[o]
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(np.bincount(p, minlength=n))
+        cnt = np.zeros(n * n_pop, dtype=np.int64)
+        np.add.at(cnt, p * n_pop + up[q_], 1)
+        out.append((ptr, q_.astype(np.int64), g_.astype(np.int8), np.ascontiguousarray(w_, dtype=np.float64), cnt))
+    blocks.sort(key=lambda b: (b[0], b[1]))
+    bptrs = []
+    for ci in range(3):
+        bp = np.zeros(n_pop + 1, dtype=np.int64)
+        base = sum(1 for b in blocks if b[0] < ci)
+        counts = np.bincount([b[1] for b in blocks if b[0] == ci], minlength=n_pop)
+        bp[0] = base
+        bp[1:] = base + np.cumsum(counts)
+        bptrs.append(bp)
+    nb = len(blocks)
+    b_pre_lo = np.array([gn.offsets[b[1]] for b in blocks], dtype=np.int64).reshape(nb)
+    b_post_lo = np.array([gn.offsets[b[2]] for b in blocks], dtype=np.int64).reshape(nb)
+    b_post_hi = np.array([gn.offsets[b[2] + 1] for b in blocks], dtype=np.int64).reshape(nb)
+    b_post_pop = np.array([b[2] for b in blocks], dtype=np.int64).reshape(nb)
+    b_gate = np.array([b[3] for b in blocks], dtype=np.int64).reshape(nb)
+    sizes_b = [b[4].size for b in blocks]
+    b_woff = np.concatenate([[0], np.cumsum(sizes_b)[:-1]]).astype(np.int64) if nb else np.zeros(0, np.int64)
+    bw = np.concatenate([b[4].ravel() for b in blocks]) if nb else np.zeros(0)
+    has_zg = np.zeros(n, dtype=np.int8)
+    gpre = np.repeat(np.arange(n), np.diff(gn.csr1.ptr))[gn.csr1.gate == 3]
+    has_zg[gpre] = 1
+    (p0, q0, g0, w0, c0), (p1, q1, g1, w1, c1), (pg, qg, gg, wg, cg) = out
+    return (p0, q0, g0, w0, c0, p1, q1, g1, w1, c1, pg, qg, gg, wg, cg, has_zg,
+            bptrs[0], bptrs[1], bptrs[2], b_pre_lo, b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff,
+            np.ascontiguousarray(bw))
 
 
 def state_at_end(raw: Raw) -> np.ndarray:
