@@ -17,7 +17,7 @@ def add_parser(sub):
                                    "stops the run and keeps what was simulated (the file is marked partial).")
     add_netlist_args(p)
     p.add_argument("--duration", help="simulated time, e.g. '2 s' (overrides time.duration)")
-    p.add_argument("--mode", choices=("exact", "grid"), help="time mode (overrides time.mode)")
+    p.add_argument("--mode", choices=("exact", "grid", "steps"), help="time mode (overrides time.mode)")
     p.add_argument("--dt", help="grid step, e.g. '0.1 ms' (overrides time.dt)")
     p.add_argument("--seed", type=int, help="seed of every random draw (overrides seed)")
     p.add_argument("--backend", default="event", help="event (default) or brian2")
@@ -131,8 +131,9 @@ def gated_summary(net, arrays, result, output) -> str:
             line += f" {c['synaptic_ops']:11d} {int(c['dense_ops']):12d} {c['combined_reduction']:9.2f}x"
         lines.append(line + ("" if "dense_ops" in c else "   (input)"))
     tot = result.counters.get("total", {})
-    lines.append(f"  events {tot.get('events', 0)}, activity sparsity {tot.get('activity_sparsity', 1.0):.4f} "
-                 f"(event-gated units); synaptic ops {tot.get('synaptic_ops', 0)} of {int(tot.get('dense_ops', 0))} "
+    gated_events = sum(c.get("events", 0) for n, c in result.counters.items() if n != "total" and "dense_ops" in c)
+    lines.append(f"  events {gated_events} (event-gated units; {tot.get('events', 0) - gated_events} input values), "
+                 f"activity sparsity {tot.get('activity_sparsity', 1.0):.4f}; synaptic ops {tot.get('synaptic_ops', 0)} of {int(tot.get('dense_ops', 0))} "
                  f"dense MACs")
     lines.append(f"  reduction vs dense: activity {tot.get('activity_reduction', 1.0):.2f}x, parameters "
                  f"{tot.get('parameter_reduction', 1.0):.2f}x, combined {tot.get('combined_reduction', 1.0):.2f}x; "

@@ -150,7 +150,7 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
               ptr0, post0, gate0, w0, cnt0, ptr1, post1, gate1, w1, cnt1, ptrg, postg, gateg, wg, cntg, has_zg,
               bptr0, bptr1, bptrg, b_pre_lo, b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw,
               in_ptr, in_id, in_val,
-              c, tl, yp, acc, tmark, tlist, tcount, pop_all,
+              c, tl, yp, acc, tmark, tlist, tcount, pop_all, pop_hot,
               whead, wnext, wprev, wstep,
               ev_id, ev_val, ev_popstart, ev_n,
               out_step, out_id, out_val, out_n,
@@ -228,7 +228,13 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                                  b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount,
                                  offsets, unit_pop, pop_all)
                 # phase C: every touched unit in full (all of them when a dense block reached the population)
-                every = pop_all[kp] == t
+                # a population reached by a dense block is computed in full, and again in the next
+                # step ("hot"): its units need no crossing prediction (computing a unit in a silent
+                # step is exact too); a hot step that no block reaches predicts as usual
+                reached = pop_all[kp] == t
+                every = reached or pop_hot[kp] == t - 1
+                if reached:
+                    pop_hot[kp] = t
                 n_do = hi - lo if every else tcount[kp]
                 for idx in range(n_do):
                     i = lo + idx if every else tlist[lo + idx]
@@ -266,6 +272,8 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                     updates[kp] += 1
                     if wstep[i] >= 0:
                         _unlink(i, whead, wnext, wprev, wstep)
+                    if reached:
+                        continue                         # computed next step anyway
                     if y != 0.0 and mode[i] == 0:
                         nxt = t + 1                      # the pending reset
                     else:

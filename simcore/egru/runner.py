@@ -96,6 +96,7 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
     yp = gn.y0.astype(np.float64).copy()
     acc = np.zeros(3 * n)
     pop_all = np.full(n_pop, -1, dtype=np.int64)
+    pop_hot = np.full(n_pop, -5, dtype=np.int64)
     tmark = np.full(n, -1, dtype=np.int64)
     tlist = np.zeros(max(n, 1), dtype=np.int64)
     tcount = np.zeros(n_pop, dtype=np.int64)
@@ -140,7 +141,7 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
     args = (T, gn.kinds.astype(np.int64), gn.offsets, gn.order, gn.unit_pop.astype(np.int64),
             bu, br, bz, gn.theta, gn.mode, zs, q, *sy,
             gn.in_ptr, gn.in_id.astype(np.int64), gn.in_val,
-            c, tl, yp, acc, tmark, tlist, tcount, pop_all, whead, wnext, wprev, wstep,
+            c, tl, yp, acc, tmark, tlist, tcount, pop_all, pop_hot, whead, wnext, wprev, wstep,
             ev_id, ev_val, ev_popstart, ev_n, out_step, out_id, out_val, out_n,
             ev_count, macs, updates, catchups, rec, rec_c, rec_y)
     logs = []
