@@ -298,3 +298,37 @@ def test_compare_refuses_gated_netlists(tmp_path, capsys):
     assert "no Brian2" in capsys.readouterr().err
     with pytest.raises(backends.BackendError, match="no Brian2 translation"):
         backends.run(str(path), backend="brian2")
+
+
+def test_chunked_runs_and_a_small_event_log_give_the_same_run(monkeypatch):
+    """Running in chunks (progress reporting) and draining a tiny event log change nothing."""
+    gn = network.build(netspec.expand(random_netlist(1000, 600)))
+    whole = runner.simulate(gn, np.arange(gn.n))
+    calls = []
+    monkeypatch.setattr(runner, "EVENT_LOG", 8)           # the log holds 2 N events: drained often
+    chunked = runner.simulate(gn, np.arange(gn.n), progress=lambda *a: calls.append(a))
+    assert len(calls) >= 3 and calls[-1][0] == gn.n_steps
+    for x in ("ev_step", "ev_id", "ev_val", "rec_c", "rec_y", "macs", "updates", "ev_count"):
+        np.testing.assert_array_equal(getattr(whole, x), getattr(chunked, x))
+
+
+def test_activity_counters_of_a_dense_layer():
+    """event_ops_dense_weights = events x fan-out per gate; activity reduction = dense / that."""
+    text = ("seed: 5\ntime: {steps: 120}\npopulations:\n"
+            "  x: {size: 6, model: sequence, sequence: {times: [0 s, 1 s, 40 s, 90 s], ids: [0, 1, 2, 5], "
+            "values: [2, -1, 1.5, 3]}}\n"
+            "  h: {size: 40, model: egru, params: {b_u: -1, b_z: {uniform: [-0.5, 0.6]}}}\n"
+            "projections:\n"
+            "  - {from: x, to: h, connect: all_to_all, port: gates, weight: {normal: {mean: 0, std: 1}}, delay: 0 s}\n"
+            "  - {from: h, to: h, connect: all_to_all, port: z, weight: {normal: {mean: 0, std: 0.4}}, delay: 1 s}\n")
+    res = backends.run(netspec.loads(text))
+    c = res.counters["h"]
+    ev_x, ev_h = res.counters["x"]["events"], c["events"]
+    assert ev_h > 0
+    assert c["event_ops_dense_weights"] == 3 * ev_x * 40 + ev_h * 40
+    assert c["dense_ops"] == (3 * 6 * 40 + 40 * 40) * 120
+    assert c["activity_reduction"] == pytest.approx(c["dense_ops"] / c["event_ops_dense_weights"])
+    # all-to-all: stored synapses = dense pairs, so done = events x fan-out except the last step's
+    # recurrent events (delivered after the run) and plus the initial ones (none here)
+    last = int(res.spikes["h"][0].size and (res.spikes["h"][0] == 119).sum())
+    assert c["synaptic_ops"] == c["event_ops_dense_weights"] - last * 40
