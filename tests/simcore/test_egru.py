@@ -332,3 +332,22 @@ def test_activity_counters_of_a_dense_layer():
     # recurrent events (delivered after the run) and plus the initial ones (none here)
     last = int(res.spikes["h"][0].size and (res.spikes["h"][0] == 119).sum())
     assert c["synaptic_ops"] == c["event_ops_dense_weights"] - last * 40
+
+
+def test_result_state_and_events_equal_the_reference():
+    """backends.run's recorded c, y and event values (per population, local ids) equal the reference."""
+    for seed in (5, 14):
+        arrays = netspec.expand(random_netlist(seed))
+        res = backends.run(arrays)
+        gn = network.build(arrays)
+        ref = reference.run(gn)
+        for name in gn.egru_names():
+            sl = gn.pop_slice(name)
+            st = res.state[name]
+            np.testing.assert_array_equal(st["times"], np.arange(gn.n_steps) * gn.dt)
+            np.testing.assert_allclose(st["c"], ref.c[:, sl], rtol=0, atol=TOL)
+            np.testing.assert_allclose(st["y"], ref.y[:, sl], rtol=0, atol=TOL)
+            steps, ids = np.nonzero(ref.y[:, sl])
+            np.testing.assert_array_equal(res.spikes[name][0], steps * gn.dt)
+            np.testing.assert_array_equal(res.spikes[name][1], ids)
+            np.testing.assert_allclose(st["event_values"], ref.y[:, sl][steps, ids], rtol=0, atol=TOL)
