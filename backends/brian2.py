@@ -90,6 +90,12 @@ INSTALL_HINT = "pip install 'evsim[brian2]' (Brian2 2.11 needs Python >= 3.13)"
 def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progress: bool = False) -> Result:
     """Simulates an expanded netlist (:class:`netspec.Expanded`) with Brian2; see the module doc."""
     t_start = _time.perf_counter()
+    from simcore.egru.network import is_gated
+
+    if is_gated(arrays.netlist):
+        raise BackendError(f"brian2: {arrays.netlist.name or 'the netlist'} has event-gated units (egru) and sequence "
+                           f"inputs, which have no Brian2 translation: they run on evsim's gated engine only "
+                           f"(backend event); check them against simcore/egru/reference.py instead")
     if target not in TARGETS:
         raise BackendError(f"brian2: unknown target {target!r} (expected one of: {', '.join(TARGETS)})")
     b2 = _import_brian2()

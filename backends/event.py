@@ -16,6 +16,12 @@ def run(arrays, progress=None, horizon: float | None = None) -> Result:
     """Simulates an expanded netlist. ``progress(sim_time, t_end, events, wall)`` is called as
     the run goes on. An interrupted run (Ctrl-C, SIGTERM) returns what was simulated so far,
     with ``meta['partial']`` true."""
+    from simcore.egru.network import is_gated
+
+    if is_gated(arrays.netlist):            # event-gated units (EGRU): the discrete-step gated engine
+        from simcore.egru.runner import run as run_gated
+
+        return run_gated(arrays, progress=progress)
     from simcore.runner import Simulation
 
     t0 = time.perf_counter()

@@ -71,6 +71,12 @@ def value(v, base_dir=None):
         return {"file": d}
     if isinstance(v, S.Ternary):
         return {"ternary": {"value": format_quantity(v.value, v.dim), "p": list(v.p)}}
+    if isinstance(v, S.Beta):
+        d = {"a": v.a, "b": v.b}
+        if (v.low, v.high) != (0.0, 1.0):
+            d["low"] = format_quantity(v.low, v.dim)
+            d["high"] = format_quantity(v.high, v.dim)
+        return {"beta": d}
     if isinstance(v, S.Column):
         d = {"name": v.name}
         if v.unit is not None:
@@ -87,9 +93,18 @@ def _path(path: str, base_dir):
 
 
 def _population(p: S.Population, base_dir):
+    from . import registry
+
     d = {"size": p.size, "model": p.model}
+    model = registry.get(p.model)
     if p.params:
-        d["params"] = {k: value(v, base_dir) for k, v in p.params.items()}
+        d["params"] = {}
+        for k, v in p.params.items():
+            par = model.params.get(k) if model is not None else None
+            if par is not None and par.choices is not None and isinstance(v, S.Const):
+                d["params"][k] = par.choices[int(v.value)]   # written as the word
+            else:
+                d["params"][k] = value(v, base_dir)
     if p.init:
         d["init"] = {k: value(v, base_dir) for k, v in p.init.items()}
     if isinstance(p.spikes, S.SpikeList):
@@ -98,6 +113,18 @@ def _population(p: S.Population, base_dir):
         d["spikes"] = {"file": _path(p.spikes.path, base_dir)}
         if p.spikes.unit is not None:
             d["spikes"]["unit"] = p.spikes.unit
+    sq = p.sequence
+    if isinstance(sq, S.SequenceRows):
+        d["sequence"] = {"rows": [list(r) for r in sq.rows]}
+    elif isinstance(sq, S.SequenceEvents):
+        d["sequence"] = {"times": [format_quantity(t, TIME) for t in sq.times], "ids": list(sq.ids),
+                         "values": list(sq.values)}
+    elif isinstance(sq, S.SequenceFile):
+        d["sequence"] = {"file": _path(sq.path, base_dir)}
+        if sq.key is not None:
+            d["sequence"]["key"] = sq.key
+        if sq.unit is not None:
+            d["sequence"]["unit"] = sq.unit
     return d
 
 

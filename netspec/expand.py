@@ -34,6 +34,9 @@ class PopulationArrays:
     init: dict                     # state name -> float64 array (size,)
     spike_times: np.ndarray | None = None   # sources: sorted by (time, id)
     spike_ids: np.ndarray | None = None     # local ids, int32
+    #: sequence sources: input values as events (step int64, local id int32, value float64), sorted by
+    #: (step, id); zero values are dropped (a dense row of zeros is no input)
+    sequence: tuple | None = None
 
 
 @dataclass
@@ -140,6 +143,9 @@ def draw(v, n: int, rng_label: tuple, seed: int, what: str, problems: Problems, 
                                 f"(expected {n}, one per element)")
             return None
         return (arr * v.scale).astype(dtype, copy=False)
+    if isinstance(v, S.Beta):
+        x = stream(seed, *rng_label).beta(v.a, v.b, n)
+        return (v.low + (v.high - v.low) * x).astype(dtype, copy=False)
     if isinstance(v, S.Ternary):
         r = stream(seed, *rng_label).choice(3, size=n, p=list(v.p)).astype(np.int8)
         return (np.asarray([-v.value, 0.0, v.value], dtype=dtype))[r]
@@ -279,7 +285,109 @@ def _population(netlist, pop: S.Population, offset: int, problems: Problems) -> 
     times = ids = None
     if pop.spikes is not None:
         times, ids = _spikes(pop, problems)
-    return PopulationArrays(pop.name, pop.model, offset, pop.size, params, init, times, ids)
+    sequence = None
+    if pop.sequence is not None:
+        sequence = _sequence(netlist, pop, problems)
+    return PopulationArrays(pop.name, pop.model, offset, pop.size, params, init, times, ids, sequence)
+
+
+def _sequence(netlist, pop: S.Population, problems: Problems):
+    """A sequence source's input as (steps, ids, values) events, sorted by (step, id)."""
+    sq = pop.sequence
+    what = f"{pop.name}.sequence"
+    dt = netlist.time.dt or 1.0
+    times = None
+    if isinstance(sq, S.SequenceRows):
+        dense = np.asarray(sq.rows, dtype=np.float64).reshape(len(sq.rows), pop.size)
+    elif isinstance(sq, S.SequenceEvents):
+        times = np.asarray(sq.times, dtype=np.float64)
+        ids = np.asarray(sq.ids, dtype=np.int64)
+        values = np.asarray(sq.values, dtype=np.float64)
+        dense = None
+    else:
+        name = os.path.basename(sq.path)
+        try:
+            if sq.path.lower().endswith(".npy"):
+                arrays = {"": np.load(sq.path, allow_pickle=False)}
+            elif sq.path.lower().endswith(".csv"):   # dense rows, one line per step, comma-separated
+                arrays = {"": np.loadtxt(sq.path, delimiter=",", ndmin=2, dtype=np.float64)}
+            else:
+                with np.load(sq.path, allow_pickle=False) as z:
+                    arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            problems.add(sq.loc, f"{what}: cannot read {name} ({exc})")
+            return None
+        key = "" if sq.path.lower().endswith((".npy", ".csv")) else sq.key
+        if key is not None:
+            if key not in arrays:
+                problems.add(sq.loc, f"{what}: {name} has no array {key!r} (it has: {', '.join(arrays) or 'none'})")
+                return None
+            dense = arrays[key]
+            if dense.dtype.kind not in "iuf" or dense.ndim not in (1, 2) or \
+                    (dense.ndim == 2 and dense.shape[1] != pop.size) or (dense.ndim == 1 and pop.size != 1):
+                problems.add(sq.loc, f"{what}: {name}: expected numbers of shape (steps, {pop.size}) "
+                                     f"(got {dense.dtype} with shape {dense.shape})")
+                return None
+            dense = dense.astype(np.float64).reshape(-1, pop.size)
+        else:
+            tkey = "steps" if "steps" in arrays else ("times" if "times" in arrays else None)
+            if tkey is None or "ids" not in arrays or "values" not in arrays:
+                problems.add(sq.loc, f"{what}: {name} needs arrays 'times' (or 'steps'), 'ids' and 'values' for "
+                                     f"events, or 'key' naming an array of dense rows (it has: {', '.join(arrays)})")
+                return None
+            t, ids, values = arrays[tkey], arrays["ids"], arrays["values"]
+            if any(a.dtype.kind not in "iuf" or a.ndim != 1 for a in (t, ids, values)) or \
+                    not t.shape == ids.shape == values.shape:
+                problems.add(sq.loc, f"{what}: {name}: {tkey}, ids and values must be 1-d numbers of one length "
+                                     f"(got shapes {t.shape}, {ids.shape}, {values.shape})")
+                return None
+            if ids.size and not np.all(np.isfinite(ids) & (ids == np.round(ids))):
+                problems.add(sq.loc, f"{what}: ids must be whole numbers")
+                return None
+            if ids.size and (ids.min() < 0 or ids.max() >= pop.size):
+                problems.add(sq.loc, f"{what}: ids out of range (expected 0 <= id < {pop.size}, "
+                                     f"got {ids.min()} .. {ids.max()})")
+                return None
+            ids = ids.astype(np.int64)
+            values = values.astype(np.float64)
+            t = t.astype(np.float64)
+            times = t * dt if tkey == "steps" else t * sq.scale
+            dense = None
+        if dense is None and not np.all(np.isfinite(values)):
+            problems.add(sq.loc, f"{what}: {name} holds non-finite values")
+            return None
+    if dense is not None:
+        if not np.all(np.isfinite(dense)):
+            problems.add(sq.loc, f"{what}: values must be finite")
+            return None
+        dense = dense[:netlist.time.n_steps if netlist.time.dt else 0]
+        steps, ids = np.nonzero(dense)
+        return steps.astype(np.int64), ids.astype(np.int32), dense[steps, ids].astype(np.float64)
+    if times.size:
+        bad = ~(np.isfinite(times) & (times >= 0))
+        if bad.any():
+            problems.add(sq.loc, f"{what}: event times must be >= 0 and finite (got {times[bad][0]!r})")
+            return None
+        steps = np.round(times / dt)
+        off = np.abs(times / dt - steps) > 1e-9 * np.maximum(1.0, steps)
+        if off.any():
+            problems.add(sq.loc, f"{what}: event times must be whole multiples of dt = {format_quantity(dt, TIME)} "
+                                 f"(got {format_quantity(float(times[off][0]), TIME)})")
+            return None
+    else:
+        steps = np.zeros(0)
+    n_steps = netlist.time.n_steps if netlist.time.dt else 0
+    keep = (values != 0) & (steps < n_steps)   # past the end of the run: never read
+    steps, ids, values = steps[keep].astype(np.int64), ids[keep], values[keep]
+    order = np.lexsort((ids, steps))
+    steps, ids, values = steps[order], ids[order], values[order]
+    if steps.size > 1:
+        same = (np.diff(steps) == 0) & (np.diff(ids) == 0)
+        if same.any():
+            i = int(np.flatnonzero(same)[0])
+            problems.add(sq.loc, f"{what}: two values for element {ids[i]} in step {steps[i]} (one per step and element)")
+            return None
+    return steps, ids.astype(np.int32), values
 
 
 def _spikes(pop: S.Population, problems: Problems):

@@ -18,7 +18,7 @@ from .errors import Location, NetlistError, Problem, Problems, did_you_mean, one
 from .schema import CONNECT_RULE_KEYS, NETLIST, check, check_fields
 from .source import Located, load_file, parse, walk
 from .units import TIME, parse_dim
-from .values import read_quantity, read_unit, read_value, resolve_path, value_range
+from .values import default_value, doc_get, read_quantity, read_unit, read_value, resolve_path, value_range
 
 MAX_NEURONS = 2**31 - 1        # neuron indices are int32 in the engine
 
@@ -300,23 +300,40 @@ class _Builder:
     # ------------------------------------------------------------------ time
     def time(self, raw):
         p = self.problems
-        duration = read_quantity(raw["duration"], TIME, "time.duration", self.loc("time", "duration"), p)
-        if duration is not None and not (0 < duration < math.inf):
-            p.add(self.loc("time", "duration"), f"time.duration must be > 0 and finite (got {raw['duration']})")
-            duration = None
-        mode = raw.get("mode", S.EXACT)
+        steps = raw.get("steps")
+        if "duration" not in raw and steps is None:
+            p.add(self.loc("time"), "time needs 'duration' (or 'steps', a number of dt steps)")
+            return None
+        if "duration" in raw and steps is not None:
+            p.add(self.loc("time", "steps"), "time: give 'duration' or 'steps', not both")
+            return None
+        duration = None
+        if steps is None:
+            duration = read_quantity(raw["duration"], TIME, "time.duration", self.loc("time", "duration"), p)
+            if duration is not None and not (0 < duration < math.inf):
+                p.add(self.loc("time", "duration"), f"time.duration must be > 0 and finite (got {raw['duration']})")
+                duration = None
+        mode = raw.get("mode", S.STEPS if steps is not None else S.EXACT)
         dt = None
         if "dt" in raw:
             dt = read_quantity(raw["dt"], TIME, "time.dt", self.loc("time", "dt"), p)
             if dt is not None and not (0 < dt < math.inf):
                 p.add(self.loc("time", "dt"), f"time.dt must be > 0 (got {raw['dt']})")
                 dt = None
+        elif steps is not None or mode == S.STEPS:
+            dt = 1.0   # one step is one (nominal) second: times and delays read as step counts
         elif mode == S.GRID:
             p.add(self.loc("time"), "grid mode needs time.dt (such as dt: 0.1 ms)")
-        if duration is None or (mode == S.GRID and dt is None):
+        if steps is not None and dt is not None:
+            duration = steps * dt
+        if duration is None or (mode in (S.GRID, S.STEPS) and dt is None):
             return None
         if dt is not None and dt > duration:
             p.add(self.loc("time", "dt"), f"time.dt is longer than the duration (got dt {raw['dt']}, duration {raw['duration']})")
+            return None
+        if mode == S.STEPS and abs(duration / dt - round(duration / dt)) > 1e-9 * max(1.0, duration / dt):
+            p.add(self.loc("time", "duration"), f"time.duration must be a whole number of steps in steps mode "
+                                                f"(got duration {_q(duration, TIME)}, dt {_q(dt, TIME)})")
             return None
         return S.TimeSpec(duration, mode, dt, self.loc("time"))
 
@@ -336,6 +353,13 @@ class _Builder:
             pop = self._population(name, fields, origin, time)
             if pop is not None and not self._reported(name):
                 out[name] = pop
+        stepped = sorted(n for n, (m, _) in self.known.items() if m.is_stepped)
+        other = sorted(n for n, (m, _) in self.known.items() if not m.is_stepped)
+        if stepped and other:
+            self.problems.add(self.loc("populations", other[0]),
+                              f"population {other[0]!r} ({self.known[other[0]][0].name}) cannot be in a network of "
+                              f"event-gated units and sequence inputs ({', '.join(stepped)}): they run on the "
+                              f"discrete-step engine, spiking models on the event engine")
         total = sum(size for _, size in self.known.values())
         if total > MAX_NEURONS:
             self.problems.add(self.loc("populations"), f"too many neurons in all (expected at most {MAX_NEURONS}, "
@@ -446,6 +470,11 @@ class _Builder:
             if self._shadowed(name, path, model_name, size):
                 shadowed.add(key)
                 sink = scratch
+            if model.params[key].choices is not None:
+                v = self._choice(path, model.params[key], f"{name}.params.{key}", sink)
+                if v is not None:
+                    params[key] = v
+                continue
             v = read_value(self.doc, path, model.params[key].dim, f"{name}.params.{key}", sink, self.base_dir)
             if v is not None and self._check_bounds(v, model.params[key], f"{name}.params.{key}", size, sink):
                 params[key] = v
@@ -458,7 +487,7 @@ class _Builder:
                 p.add(ploc, f"population {name!r}: model {model_name!r} needs parameter {key!r} "
                             f"(a {par.dim.name}{': ' + par.doc if par.doc else ''})")
             else:
-                params[key] = S.Const(par.default_si(), par.dim, ploc)
+                params[key] = default_value(par, ploc)
         self._check_constraints(model, params, name, shadowed)
         self._warn_typical(model, params, name, shadowed)
         init = {}
@@ -483,9 +512,95 @@ class _Builder:
                 spikes = self._spikes(self._origin(origin, "spikes"), f["spikes"], size, name)
         elif model.takes_spike_list:
             p.add(ploc, f"population {name!r}: model {model_name!r} needs 'spikes' (times and ids, or a file)")
+        sequence = None
+        if "sequence" in f:
+            if not model.takes_sequence:
+                p.add(self.doc.key_loc(self._origin(origin, "sequence")),
+                      f"population {name!r}: model {model_name!r} takes no 'sequence' (use model sequence)")
+            else:
+                sequence = self._sequence(self._origin(origin, "sequence"), f["sequence"], size, name)
         if len(p) > n_before or size is None or scratch:
             return None
-        return S.Population(name, int(size), model_name, params, init, spikes, f.get("like"), ploc)
+        return S.Population(name, int(size), model_name, params, init, spikes, f.get("like"), ploc, sequence)
+
+    def _choice(self, path, par, what, problems):
+        """A parameter written as one of its words: a constant holding the word's index."""
+        raw = doc_get(self.doc.data, path)
+        loc = self.doc.loc(path)
+        if not isinstance(raw, str) or raw not in par.choices:
+            problems.add(loc, f"{what}: expected {one_of(par.choices)} (got {show(raw)})"
+                         + (did_you_mean(raw, par.choices) if isinstance(raw, str) else ""))
+            return None
+        return S.Const(float(par.choices.index(raw)), par.dim, loc)
+
+    def _sequence(self, path, raw, size, name):
+        """The input of a sequence source: dense rows, events, or a file of either."""
+        p = self.problems
+        loc = self.doc.loc(path)
+        forms = [k for k in ("file", "rows", "times") if k in raw]
+        if len(forms) != 1:
+            p.add(loc, f"{name}.sequence needs exactly one of 'file', 'rows', or 'times' with 'ids' and 'values' "
+                       f"(got {', '.join(forms) or 'none'})")
+            return None
+        form = forms[0]
+        extra = {"file": ("key", "unit"), "rows": (), "times": ("ids", "values")}[form]
+        for k in raw:
+            if k != form and k not in extra:
+                p.add(self.doc.key_loc(path + (k,)), f"{name}.sequence: {k!r} does not go with {form!r}")
+                return None
+        if form == "file":
+            fpath = resolve_path(raw["file"], self.base_dir)
+            if not os.path.isfile(fpath):
+                p.add(self.doc.loc(path + ("file",)), f"{name}.sequence: file not found (got {raw['file']!r}, "
+                                                      f"looked for {fpath})")
+                return None
+            ext = os.path.splitext(fpath)[1].lower()
+            if ext not in (".npy", ".npz", ".csv"):
+                p.add(self.doc.loc(path + ("file",)), f"{name}.sequence: unsupported file type (expected .npy, "
+                                                      f".npz or .csv, got {ext or 'no extension'})")
+                return None
+            scale = read_unit(raw.get("unit"), TIME, f"{name}.sequence.unit", loc, p)
+            if scale is None:
+                return None
+            return S.SequenceFile(fpath, raw.get("key"), scale, raw.get("unit"), loc)
+        if form == "rows":
+            rows = raw["rows"]
+            for i, row in enumerate(rows):
+                if size is not None and len(row) != size:
+                    p.add(self.doc.loc(path + ("rows", i)), f"{name}.sequence.rows[{i}]: expected {size} values "
+                                                             f"(one per element), got {len(row)}")
+                    return None
+                bad = [x for x in row if not math.isfinite(x)]
+                if bad:
+                    p.add(self.doc.loc(path + ("rows", i)), f"{name}.sequence.rows[{i}]: values must be finite "
+                                                             f"(got {bad[0]})")
+                    return None
+            return S.SequenceRows(tuple(tuple(float(x) for x in row) for row in rows), loc)
+        if "ids" not in raw or "values" not in raw:
+            p.add(loc, f"{name}.sequence: events need 'times', 'ids' and 'values'")
+            return None
+        n = len(raw["times"])
+        if len(raw["ids"]) != n or len(raw["values"]) != n:
+            p.add(loc, f"{name}.sequence: times, ids and values differ in length "
+                       f"({n}, {len(raw['ids'])} and {len(raw['values'])})")
+            return None
+        n_before = len(p)
+        times = []
+        for j, t in enumerate(raw["times"]):
+            v = read_quantity(t, TIME, f"{name}.sequence.times[{j}]", self.doc.loc(path + ("times", j)), p)
+            if v is not None and not (0 <= v < math.inf):
+                p.add(self.doc.loc(path + ("times", j)), f"{name}.sequence.times[{j}] must be >= 0 and finite")
+            times.append(v)
+        for j, i in enumerate(raw["ids"]):
+            if size is not None and i >= size:
+                p.add(self.doc.loc(path + ("ids", j)), f"{name}.sequence.ids[{j}] out of range "
+                                                      f"(expected < {size}, the population size, got {i})")
+        for j, x in enumerate(raw["values"]):
+            if not math.isfinite(x):
+                p.add(self.doc.loc(path + ("values", j)), f"{name}.sequence.values[{j}] must be finite (got {x})")
+        if len(p) > n_before:
+            return None
+        return S.SequenceEvents(tuple(times), tuple(raw["ids"]), tuple(float(x) for x in raw["values"]), loc)
 
     def _shadowed(self, name, path, model_name, size) -> bool:
         """Whether the value at ``path`` is copied (by 'like') from another population of the
@@ -515,6 +630,14 @@ class _Builder:
                 bound = "min" if vmin < lo else "max"
                 problems.add(v.loc, f"{what}: a normal distribution can draw values outside the parameter's "
                                          f"bounds ({par.bound_problem(lo - 1 if vmin < lo else hi + 1)}): give '{bound}'")
+                return False
+            return True
+        if isinstance(v, S.Beta):  # values strictly inside (low, high)
+            lo_b, hi_b = par.bounds_si()
+            if v.low < lo_b or v.high > hi_b:
+                problems.add(v.loc, f"{what}: a beta distribution on [{_q(v.low, par.dim)}, {_q(v.high, par.dim)}] "
+                                    f"can draw values outside the parameter's bounds "
+                                    f"({par.bound_problem(lo_b - 1 if v.low < lo_b else hi_b + 1)})")
                 return False
             return True
         rng = value_range(v)

@@ -37,7 +37,7 @@ class Param:
     """
 
     unit: str
-    default: float | str | None = None
+    default: float | str | dict | None = None
     doc: str = ""
     min: float | str | None = None
     max: float | str | None = None
@@ -45,12 +45,23 @@ class Param:
     open_max: bool = False
     typical: tuple | None = None
     integer: bool = False
+    #: a parameter written as one of these words (stored as its index, a float), such as a reset form
+    choices: tuple | None = None
 
     @property
     def dim(self) -> Dim:
         return parse_dim(self.unit)
 
+    @property
+    def default_is_distribution(self) -> bool:
+        """A default such as ``{"beta": {"a": 1.2857, "b": 3}}``: drawn per element like a written value."""
+        return isinstance(self.default, dict)
+
     def default_si(self) -> float | None:
+        if self.choices is not None and isinstance(self.default, str):
+            return float(self.choices.index(self.default))
+        if self.default_is_distribution:
+            return None
         return _si(self.default, self.unit)
 
     def bounds_si(self) -> tuple[float, float]:
@@ -146,11 +157,16 @@ class ModelSpec:
     constraints: tuple = ()
     time_modes: tuple = ("exact", "grid")
     takes_spike_list: bool = False                   # a source fed by `spikes:`
+    takes_sequence: bool = False                     # a source fed by `sequence:` (values per step)
     module: str = ""                                 # the Python module that defines it
 
     def __post_init__(self):
         for name, p in self.params.items():
             p.dim  # fail early on a bad unit in a model file
+            if p.choices is not None and p.default is not None and p.default not in p.choices:
+                raise ValueError(f"model {self.name}: default of {name!r} is not one of its choices")
+            if p.default_is_distribution and len(p.default) != 1:
+                raise ValueError(f"model {self.name}: a distribution default of {name!r} has one key")
             if p.default is not None:
                 p.default_si()
         for s in self.state.values():
@@ -166,4 +182,9 @@ class ModelSpec:
     @property
     def is_source(self) -> bool:
         return self.kind == SOURCE
+
+    @property
+    def is_stepped(self) -> bool:
+        """Runs in discrete steps on the gated engine (event-gated units and their sequence inputs)."""
+        return self.kind == GATED or self.takes_sequence
 

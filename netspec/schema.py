@@ -251,6 +251,8 @@ DISTRIBUTIONS = {
                      doc="normal; values outside [min, max] are drawn again"),
     "values": ListOf(Quantity(), doc="one value per element"),
     "file": Either((Text(), FILE_VALUES), doc="values from a file"),
+    "beta": Struct({"a": Number(), "b": Number(), "low": Quantity(), "high": Quantity()}, required=("a", "b"),
+                   doc="Beta(a, b) scaled to [low, high] (default [0, 1])"),
 }
 
 WEIGHT_EXTRA = {
@@ -270,6 +272,17 @@ SPIKES = Either((
     }, doc="spikes as parallel lists, or from a file"),
 ), doc="explicit spikes of a spike_times source")
 
+SEQUENCE = Struct({
+    "file": Text(doc=".npy or .csv (dense, steps x size), .npz with 'key' (dense), or .npz with arrays "
+                     "times (or steps), ids, values (events)"),
+    "key": Text(doc="array name of the dense rows in an .npz"),
+    "unit": Text(doc="unit of the event times in the file (default: seconds)"),
+    "rows": ListOf(ListOf(Number()), doc="dense values, one row (a value per element) per step"),
+    "times": ListOf(Quantity(unit="second"), doc="event times (whole multiples of dt)"),
+    "ids": ListOf(Integer(min=0), doc="event element ids"),
+    "values": ListOf(Number(), doc="event values"),
+}, doc="input values of a sequence source: dense rows per step, or events (times, ids, values)")
+
 POPULATION = Struct({
     "size": Integer(min=1, doc="number of neurons"),
     "model": Text(doc="registered model name (evsim models lists them)"),
@@ -277,6 +290,7 @@ POPULATION = Struct({
     "params": MapOf(value_node("a parameter: a quantity or a distribution")),
     "init": MapOf(value_node("an initial state value: a quantity or a distribution")),
     "spikes": SPIKES,
+    "sequence": SEQUENCE,
     "doc": Text(doc="free text"),
 }, doc="a group of neurons of one model")
 
@@ -320,10 +334,13 @@ RECORD = Struct({
 }, doc="what a run keeps (default: every population's spikes)")
 
 TIME = Struct({
-    "duration": Quantity(unit="second"),
-    "mode": Text(enum=("exact", "grid"), doc="exact: continuous time; grid: a dt grid, Brian2's schedule"),
-    "dt": Quantity(unit="second", doc="grid step (required in grid mode)"),
-}, required=("duration",))
+    "duration": Quantity(unit="second", doc="simulated time (or give steps)"),
+    "steps": Integer(min=1, doc="number of dt steps instead of a duration (dt defaults to 1 s: times read as steps)"),
+    "mode": Text(enum=("exact", "grid", "steps"),
+                 doc="exact: continuous time; grid: a dt grid, Brian2's schedule; steps: discrete time "
+                     "(event-gated units, one step per sequence element)"),
+    "dt": Quantity(unit="second", doc="grid step (required in grid mode; default 1 s with steps)"),
+})
 
 TRAIN_GROUP = Struct({
     "optimizer": Text(enum=("adam", "sgd"), doc="default adam"),
@@ -338,7 +355,9 @@ TRAIN_GROUP = Struct({
 }, doc="settings of one parameter group")
 
 TRAIN_LOSS = Struct({
-    "kind": Text(enum=("ttfs", "max_v"), doc="ttfs: time-to-first-spike cross-entropy; max_v: max-over-time membrane"),
+    "kind": Text(enum=("ttfs", "max_v", "cross_entropy", "mse"),
+                 doc="ttfs: time-to-first-spike cross-entropy; max_v: max-over-time membrane; "
+                     "cross_entropy, mse: event-gated networks (a readout of the last step)"),
     "tau0": Quantity(doc="ttfs: softmax time scale (default 0.5 ms)"),
     "tau1": Quantity(doc="ttfs: early-spike term time scale (default 6.4 ms)"),
     "alpha": Quantity(doc="ttfs: early-spike term weight (default 3e-3)"),
@@ -346,15 +365,18 @@ TRAIN_LOSS = Struct({
     "reg_silent": Quantity(doc="pull silent hidden neurons towards threshold (default 0)"),
     "reg_upper": Quantity(doc="push the spikes of busy hidden neurons out of the trial (default 0)"),
     "target_spikes": Quantity(doc="spikes per hidden neuron per trial above which reg_upper acts (default 10)"),
+    "reg_activity": Quantity(doc="event-gated networks: weight of the activity penalty (mean events per unit and step)"),
 }, doc="the loss")
 
 TRAIN = Struct({
     "task": Text(doc="training task: yinyang, digits or delay_pattern"),
     "task_params": MapOf(Any(), doc="task settings (see the task's documentation)"),
-    "params": Text(enum=("delays", "weights", "both"), doc="what is trained"),
+    "params": Either((Text(enum=("delays", "weights", "both")),
+                      ListOf(Text(enum=("weights", "delays", "biases", "thresholds")), min_items=1)),
+                     doc="what is trained (event-gated networks: weights, or a list of weights, biases, thresholds)"),
     "estimator": Text(enum=("eventprop", "surrogate", "finite_difference")),
     "projections": ListOf(Text(), doc="names of the projections to train (default: all)"),
-    "loss": Either((Text(enum=("ttfs", "max_v")), TRAIN_LOSS), doc="loss"),
+    "loss": Either((Text(enum=("ttfs", "max_v", "cross_entropy", "mse")), TRAIN_LOSS), doc="loss"),
     "epochs": Integer(min=1), "batch_size": Integer(min=1), "seed": Integer(min=0),
     "weights": TRAIN_GROUP, "delays": TRAIN_GROUP,
     "input": Text(doc="input population (default: the spike_times population)"),

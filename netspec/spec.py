@@ -13,7 +13,8 @@ from .units import Dim
 
 EXACT = "exact"
 GRID = "grid"
-TIME_MODES = (EXACT, GRID)
+STEPS = "steps"      # discrete time, one step per dt (event-gated units: one step per sequence element)
+TIME_MODES = (EXACT, GRID, STEPS)
 
 
 def _loc():
@@ -75,6 +76,18 @@ class FromFile:
 
 
 @dataclass(frozen=True)
+class Beta:
+    """Beta(a, b) scaled to [low, high] (default [0, 1]): low + (high - low) Beta(a, b)."""
+
+    a: float
+    b: float
+    dim: Dim
+    low: float = 0.0
+    high: float = 1.0
+    loc: Location = _loc()
+
+
+@dataclass(frozen=True)
 class Ternary:
     """Weights in {-value, 0, +value} with probabilities ``p`` = (p_minus, p_zero, p_plus)."""
 
@@ -95,7 +108,7 @@ class Column:
     loc: Location = _loc()
 
 
-ValueSpec = Const | Uniform | Normal | Values | FromFile | Ternary | Column
+ValueSpec = Const | Uniform | Normal | Values | FromFile | Ternary | Column | Beta
 
 
 # ----------------------------------------------------------------------------- parts
@@ -105,6 +118,11 @@ class TimeSpec:
     mode: str = EXACT
     dt: float | None = None
     loc: Location = _loc()
+
+    @property
+    def n_steps(self) -> int:
+        """Number of dt steps in the duration (the steps of a discrete-time run)."""
+        return int(round(self.duration / self.dt)) if self.dt else 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,37 @@ class SpikeFile:
 
 
 @dataclass(frozen=True)
+class SequenceEvents:
+    """Input values as events: parallel ``times`` (seconds, whole multiples of dt), ``ids``, ``values``."""
+
+    times: tuple
+    ids: tuple
+    values: tuple
+    loc: Location = _loc()
+
+
+@dataclass(frozen=True)
+class SequenceRows:
+    """Dense input values, one row (a value per element) per step."""
+
+    rows: tuple
+    loc: Location = _loc()
+
+
+@dataclass(frozen=True)
+class SequenceFile:
+    """Input values from a file: ``.npy`` or an ``.npz`` array ``key`` holding (steps, size) dense rows,
+    or an ``.npz`` with arrays ``times`` (or ``steps``), ``ids`` and ``values`` (events; times in
+    ``unit``, default seconds)."""
+
+    path: str
+    key: str | None = None
+    scale: float = 1.0
+    unit: str | None = None
+    loc: Location = _loc()
+
+
+@dataclass(frozen=True)
 class Population:
     name: str
     size: int
@@ -136,6 +185,7 @@ class Population:
     spikes: SpikeList | SpikeFile | None = None
     like: str | None = field(default=None, compare=False)   # where the settings were copied from
     loc: Location = _loc()
+    sequence: SequenceEvents | SequenceRows | SequenceFile | None = None   # a sequence source's input
 
 
 CONNECT_RULES = ("all_to_all", "one_to_one", "probability", "in_degree", "out_degree", "pairs", "file")

@@ -78,7 +78,7 @@ def resolve_path(raw: str, base_dir: str) -> str:
 
 
 def read_value(doc, path, dim: Dim, what: str, problems, base_dir: str,
-               allow: tuple = ("uniform", "normal", "values", "file")):
+               allow: tuple = ("uniform", "normal", "values", "file", "beta")):
     """A :data:`netspec.spec.ValueSpec` from a quantity or a one-key distribution mapping.
 
     The structure was checked by the schema; this checks units and meaning.
@@ -151,6 +151,26 @@ def read_value(doc, path, dim: Dim, what: str, problems, base_dir: str,
         if scale is None:
             return None
         return S.FromFile(fpath, dim, spec.get("key"), scale, spec.get("unit"), aloc)
+    if kind == "beta":
+        got = {}
+        for key in ("a", "b"):
+            got[key] = read_quantity(arg[key], DIMENSIONLESS, f"{what} (beta {key})", doc.loc(apath + (key,)), problems)
+            if got[key] is None:
+                return None
+            if not 0 < got[key] < math.inf:
+                problems.add(doc.loc(apath + (key,)), f"{what}: beta {key} must be > 0 and finite (got {arg[key]})")
+                return None
+        lo, hi = 0.0, 1.0
+        if "low" in arg:
+            lo = read_quantity(arg["low"], dim, f"{what} (beta low)", doc.loc(apath + ("low",)), problems)
+        if "high" in arg:
+            hi = read_quantity(arg["high"], dim, f"{what} (beta high)", doc.loc(apath + ("high",)), problems)
+        if lo is None or hi is None:
+            return None
+        if not (lo < hi) or math.isinf(lo) or math.isinf(hi):
+            problems.add(aloc, f"{what}: beta needs finite low < high (got [{arg.get('low', 0)}, {arg.get('high', 1)}])")
+            return None
+        return S.Beta(got["a"], got["b"], dim, lo, hi, aloc)
     if kind == "ternary":
         v = read_quantity(arg["value"], dim, f"{what} (ternary value)", doc.loc(apath + ("value",)), problems)
         p = arg["p"]
@@ -195,7 +215,33 @@ def value_range(v) -> tuple[float, float] | None:
         return (min(v.values), max(v.values)) if v.values else None
     if isinstance(v, S.Ternary):
         return (-abs(v.value) if v.p[0] > 0 else 0.0), (abs(v.value) if v.p[2] > 0 else 0.0)
+    if isinstance(v, S.Beta):
+        return v.low, v.high
     return None
+
+
+def default_value(par, loc: Location):
+    """The value spec of a parameter's default (a constant, one of its choices, or a distribution
+    such as ``{"beta": {"a": 1.2857, "b": 3}}``)."""
+    if not par.default_is_distribution:
+        return S.Const(par.default_si(), par.dim, loc)
+    from .source import Located
+
+    class _Sink(list):
+        def add(self, _loc, msg):
+            self.append(msg)
+
+    sink = _Sink()
+    v = read_value(Located({"d": par.default}, {}, {}), ("d",), par.dim, "default", sink, ".")
+    if v is None:
+        raise ValueError(f"bad default distribution {par.default!r}: {'; '.join(sink)}")
+    return _relocated(v, loc)
+
+
+def _relocated(v, loc):
+    import dataclasses
+
+    return dataclasses.replace(v, loc=loc)
 
 
 def doc_get(data, path):

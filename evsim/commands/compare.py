@@ -81,6 +81,14 @@ def run(args) -> int:
         if value is not None:
             extra.append(f"time.{key}={value}")
     mode_note = None
+    probe = netspec.load(args.netlist, overrides=list(args.overrides))
+    from simcore.egru.network import is_gated
+
+    if is_gated(probe):
+        print(f"evsim compare: {args.netlist}: event-gated units (egru) and sequence inputs run on evsim's gated "
+              f"engine only and have no Brian2 (or other backend) translation to compare with; their check is the "
+              f"dense step-by-step reference (simcore/egru/reference.py, tests/simcore/test_egru.py)", file=sys.stderr)
+        return 2
     if args.mode is None:
         # Brian2 runs on a grid: compare in grid mode, where the backends agree spike for spike
         probe = netspec.load(args.netlist, overrides=list(args.overrides) + extra)

@@ -17,7 +17,7 @@ def add_parser(sub):
                                    "stops the run and keeps what was simulated (the file is marked partial).")
     add_netlist_args(p)
     p.add_argument("--duration", help="simulated time, e.g. '2 s' (overrides time.duration)")
-    p.add_argument("--mode", choices=("exact", "grid"), help="time mode (overrides time.mode)")
+    p.add_argument("--mode", choices=("exact", "grid", "steps"), help="time mode (overrides time.mode)")
     p.add_argument("--dt", help="grid step, e.g. '0.1 ms' (overrides time.dt)")
     p.add_argument("--seed", type=int, help="seed of every random draw (overrides seed)")
     p.add_argument("--backend", default="event", help="event (default) or brian2")
@@ -48,7 +48,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     arrays = backends.as_expanded(net)
     expand_seconds = time.perf_counter() - t0
-    bar = None if args.quiet else ProgressBar(net.time.duration)
+    bar = None if args.quiet else ProgressBar(net.time.duration, net.time.dt if net.time.mode == "steps" else None)
     try:
         backend = backends.get(args.backend)
         kw = {"progress": bar} if args.backend == "event" else {}
@@ -69,16 +69,18 @@ class ProgressBar:
     """A tqdm bar over simulated time with events per second; shown only for runs that take
     longer than a couple of seconds."""
 
-    def __init__(self, duration: float):
+    def __init__(self, duration: float, step: float | None = None):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=round(duration * 1e3, 6), unit="ms", unit_scale=False, delay=2.0, leave=False,
-                        file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} ms simulated "
+        # steps mode (event-gated units): counted in steps of `step`, else in ms of simulated time
+        self.scale, unit = (1.0 / step, "steps") if step else (1e3, "ms")
+        self.bar = tqdm(total=round(duration * self.scale, 6), unit=unit, unit_scale=False, delay=2.0, leave=False,
+                        file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} " + unit + " simulated "
                                                     "[{elapsed}<{remaining}{postfix}]")
 
     def __call__(self, t, t_end, events, wall):
         self.bar.set_postfix_str(f"{events / wall:.3g} events/s" if wall > 0 else "", refresh=False)
-        self.bar.update(round(t * 1e3, 6) - self.bar.n)   # update() honours the start delay
+        self.bar.update(round(t * self.scale, 6) - self.bar.n)   # update() honours the start delay
 
     def close(self):
         self.bar.close()
@@ -86,6 +88,8 @@ class ProgressBar:
 
 def summary(net, arrays, result, output) -> str:
     meta = result.meta
+    if meta.get("engine") == "gated":
+        return gated_summary(net, arrays, result, output)
     lines = []
     state = "PARTIAL (interrupted)" if result.partial else "done"
     lines.append(f"{net.name}: {state}, {meta.get('simulated', 0) * 1e3:g} ms of {net.time.duration * 1e3:g} ms "
@@ -103,6 +107,39 @@ def summary(net, arrays, result, output) -> str:
                  f"{tot.get('activity_sparsity', 1.0):.4f}")
     rate = f", {events / wall:.3g} events/s" if wall > 0 else ""
     lines.append(f"  run {wall:.3f} s{rate}; compile {meta.get('compile_seconds', 0.0):.2f} s, "
+                 f"expand {meta.get('expand_seconds', 0.0):.2f} s")
+    if output:
+        lines.append(f"  results written to {output}" + (" (marked partial)" if result.partial else ""))
+    return "\n".join(lines)
+
+
+def gated_summary(net, arrays, result, output) -> str:
+    """An event-gated (EGRU) run: events, activity sparsity, and synaptic operations done against
+    a dense GRU's multiply-accumulates (simcore/egru/runner.py, counters)."""
+    meta = result.meta
+    state = "PARTIAL (interrupted)" if result.partial else "done"
+    lines = [f"{net.name}: {state}, {meta.get('steps_done', 0)} of {meta.get('steps', 0)} steps simulated "
+             f"(steps mode, dt {meta.get('dt', 1.0):g} s), backend {result.backend}, gated engine",
+             f"  {'population':14s} {'units':>7s} {'events':>9s} {'ev/step':>8s} {'sparsity':>9s} "
+             f"{'syn. ops':>11s} {'dense MACs':>12s} {'reduction':>10s}"]
+    for name, pop in arrays.populations.items():
+        c = result.counters.get(name, {})
+        steps = max(1, meta.get("steps_done", 0))
+        line = (f"  {name:14s} {pop.size:7d} {c.get('events', 0):9d} {c.get('events', 0) / steps:8.2f} "
+                f"{c.get('activity_sparsity', 1.0):9.4f}")
+        if "dense_ops" in c:
+            line += f" {c['synaptic_ops']:11d} {int(c['dense_ops']):12d} {c['combined_reduction']:9.2f}x"
+        lines.append(line + ("" if "dense_ops" in c else "   (input)"))
+    tot = result.counters.get("total", {})
+    gated_events = sum(c.get("events", 0) for n, c in result.counters.items() if n != "total" and "dense_ops" in c)
+    lines.append(f"  events {gated_events} (event-gated units; {tot.get('events', 0) - gated_events} input values), "
+                 f"activity sparsity {tot.get('activity_sparsity', 1.0):.4f}; synaptic ops {tot.get('synaptic_ops', 0)} of {int(tot.get('dense_ops', 0))} "
+                 f"dense MACs")
+    lines.append(f"  reduction vs dense: activity {tot.get('activity_reduction', 1.0):.2f}x, parameters "
+                 f"{tot.get('parameter_reduction', 1.0):.2f}x, combined {tot.get('combined_reduction', 1.0):.2f}x; "
+                 f"units computed {tot.get('unit_updates', 0)} of {tot.get('dense_unit_updates', 0)}")
+    wall = meta.get("wall_seconds") or 0.0
+    lines.append(f"  run {wall:.3f} s; compile {meta.get('compile_seconds', 0.0):.2f} s, "
                  f"expand {meta.get('expand_seconds', 0.0):.2f} s")
     if output:
         lines.append(f"  results written to {output}" + (" (marked partial)" if result.partial else ""))

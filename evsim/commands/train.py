@@ -22,7 +22,11 @@ def add_parser(sub):
     p.add_argument("--epochs", type=int, help="number of epochs (overrides train.epochs)")
     p.add_argument("--batch-size", type=int, help="trials per mini-batch (overrides train.batch_size)")
     p.add_argument("--params", choices=("delays", "weights", "both"), help="what to train (overrides train.params)")
-    p.add_argument("--estimator", choices=("eventprop", "finite_difference"), help="overrides train.estimator")
+    p.add_argument("--estimator", choices=("eventprop", "finite_difference", "surrogate"),
+                   help="overrides train.estimator")
+    p.add_argument("--dense-gru", action="store_true",
+                   help="event-gated netlists: train the same network as a dense GRU (y = c every step, no "
+                        "threshold or reset), the baseline for the EGRU's accuracy and sparsity")
     p.add_argument("--seed", type=int, help="training seed: data, sample order (overrides train.seed)")
     p.add_argument("--lr-weights", metavar="LR", help="weights learning rate, e.g. '5 mV' (overrides train.weights.lr)")
     p.add_argument("--lr-delays", metavar="LR", help="delays learning rate, e.g. '0.1 ms' (overrides train.delays.lr)")
@@ -61,11 +65,26 @@ def run(args) -> int:
     from simcore.learning.trainer import CheckpointError, Trainer
 
     out_dir = args.output or f"train_{net.name}"
-    trainer = Trainer(net)
-    cfg = trainer.cfg
-    print(f"{net.name}: training {cfg.params} of {', '.join(cfg.projections)} on {trainer.splits.description}; "
-          f"estimator {cfg.estimator}, loss {cfg.loss.kind}, {cfg.epochs} epochs of batches of {cfg.batch_size}",
-          file=sys.stderr)
+    from simcore.egru.network import is_gated
+
+    gated = is_gated(net)
+    if args.dense_gru and not gated:
+        raise UsageError("--dense-gru applies to event-gated (egru) netlists only")
+    if gated:
+        from simcore.egru.training import EgruTrainer
+
+        trainer = EgruTrainer(net, dense=args.dense_gru)
+        cfg = trainer.cfg
+        print(f"{net.name}: training {', '.join(cfg.params)} of {', '.join(cfg.projections)} on "
+              f"{trainer.splits.description}; {'dense GRU, ' if args.dense_gru else ''}surrogate-gradient BPTT, "
+              f"cross-entropy (reg_activity {cfg.reg_activity:g}), {cfg.epochs} epochs of batches of "
+              f"{cfg.batch_size}", file=sys.stderr)
+    else:
+        trainer = Trainer(net)
+        cfg = trainer.cfg
+        print(f"{net.name}: training {cfg.params} of {', '.join(cfg.projections)} on {trainer.splits.description}; "
+              f"estimator {cfg.estimator}, loss {cfg.loss.kind}, {cfg.epochs} epochs of batches of {cfg.batch_size}",
+              file=sys.stderr)
     try:
         summary = trainer.fit(out_dir, progress=not args.quiet, resume=args.resume, checkpoint=args.checkpoint)
     except CheckpointError as exc:
@@ -77,4 +96,6 @@ def run(args) -> int:
           f"per sample, {summary['mean_epoch_seconds']:.2f} s per epoch")
     print(f"  trained netlist {summary['trained_netlist']}; metrics {summary['metrics']}; "
           f"checkpoint {summary['checkpoint']}")
+    if gated:
+        print(f"  hidden units silent per step (test): {100 * summary['test_silent_fraction']:.2f} %")
     return 0

@@ -23,6 +23,10 @@ def run(args) -> int:
     if not args.quick:
         arrays = netspec.expand(net, check_memory=False)
         n_syn = arrays.n_synapses
+        from simcore.egru.network import build, is_gated
+
+        if is_gated(net):
+            build(arrays)     # what only the gated engine checks (delays of 0 or 1 step, gates weights)
     else:
         n_syn = est.n_synapses
     print(f"{args.netlist}: ok ({len(net.populations)} populations, {net.n_neurons} neurons, "

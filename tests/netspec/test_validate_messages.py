@@ -83,9 +83,9 @@ CASES = [
         """}, [],
      ["net.yaml:1:1: unknown key 'tme' in the netlist (expected one of 'name', 'description', 'seed', 'include', "
       "'time', 'precision', 'populations', 'projections', 'record', 'train') (did you mean 'time'?)",
-      "net.yaml:2:23: unknown key 'mdoe' in time (expected one of 'duration', 'mode', 'dt') (did you mean 'mode'?)",
+      "net.yaml:2:23: unknown key 'mdoe' in time (expected one of 'duration', 'steps', 'mode', 'dt') (did you mean 'mode'?)",
       "net.yaml:4:16: unknown key 'modle' in populations.a (expected one of 'size', 'model', 'like', 'params', "
-      "'init', 'spikes', 'doc') (did you mean 'model'?)"]),
+      "'init', 'spikes', 'sequence', 'doc') (did you mean 'model'?)"]),
     ("unknown-model-parameter-state", {"net.yaml": """\
         time: {duration: 1 s}
         populations:
@@ -277,7 +277,7 @@ CASES = [
                "--set", "populations.a.sise=4", "--set", "populations.b.size=4"],
      ["--set populations..size=3: empty name in path 'populations..size'",
       "--set populations.a.sise=4: unknown key 'sise' in populations.a (expected one of 'size', 'model', 'like', "
-      "'params', 'init', 'spikes', 'doc') (did you mean 'size'?)",
+      "'params', 'init', 'spikes', 'sequence', 'doc') (did you mean 'size'?)",
       "--set populations.a.size: override must read path=value (such as populations.exc.size=400)",
       "--set populations.a.size.x=2: cannot set 'x' inside populations.a.size, which is 3",
       "--set populations.b.size=4: population 'b' needs a 'model'",
@@ -373,7 +373,7 @@ def test_validate_reports_all_problems_of_a_file_at_once(write, evsim, tmp_path,
         "net.yaml:3:13: 'size' must be >= 1 (got -1)",
         "net.yaml:3:45: a.params.tau_m: wrong unit (expected a time such as '20 ms', got '5 mV', a voltage)",
         "net.yaml:4:28: unknown key 'sise' in populations.b (expected one of 'size', 'model', 'like', 'params', "
-        "'init', 'spikes', 'doc') (did you mean 'size'?)",
+        "'init', 'spikes', 'sequence', 'doc') (did you mean 'size'?)",
         "net.yaml:4:52: b.params.v_th: wrong unit (expected a voltage such as '-50 mV', got '1 s', a time)",
         "net.yaml:6:45: connection probability out of range (expected 0 <= p <= 1, got 2)",
         "net.yaml:6:57: b->b: weight: wrong unit (expected a voltage such as '-50 mV', got '1 ms', a time)",

@@ -1,0 +1,42 @@
+#!/usr/bin/env python
+"""Profile aid for bench_egru.py: how fast can one core do the event-driven work of the 90 % case: per step ~101 events, each 3
+contiguous column AXPYs of 1024 doubles from 24 MB of weights (u, r, z), vs BLAS gemv of the
+same matrices (default threads and 1 thread). The lower bound of the engine's synaptic work there.
+
+    .venv/bin/python benchmarks/egru_axpy_bound.py
+"""
+import time, numpy as np, numba
+N=1024; T=1000; E=101
+rng=np.random.default_rng(0)
+W=rng.normal(size=(3, N, N))          # [gate, pre, post]: a sender's row contiguous
+ev=np.stack([rng.choice(N, E, replace=False) for _ in range(T)])
+@numba.njit(error_model="numpy", _nrt=False, cache=False)
+def run(W, ev, acc):
+    for t in range(ev.shape[0]):
+        for e in range(ev.shape[1]):
+            j=ev[t,e]
+            for g in range(3):
+                d=acc[g]; s=W[g, j]
+                for x in range(d.shape[0]):
+                    d[x]+=s[x]*0.5
+    return acc
+acc=np.zeros((3,N)); run(W, ev[:2], acc)
+ts=[]
+for _ in range(5):
+    t0=time.perf_counter(); run(W, ev, acc); ts.append(time.perf_counter()-t0)
+print(f"numba column AXPY: {np.median(ts)*1e3:.1f} ms for {3*N*E*T:.3g} MACs = {np.median(ts)/(3*N*E*T)*1e9:.3f} ns/MAC")
+Wd=W.transpose(0,2,1).reshape(3*N,N).copy(); y=rng.normal(size=N)
+ts=[]
+for _ in range(5):
+    t0=time.perf_counter()
+    for t in range(T): Wd@y
+    ts.append(time.perf_counter()-t0)
+print(f"BLAS gemv (3N x N), default threads: {np.median(ts)*1e3:.1f} ms = {np.median(ts)/(3*N*N*T)*1e9:.3f} ns/MAC")
+from threadpoolctl import threadpool_limits
+with threadpool_limits(1, "blas"):
+    ts=[]
+    for _ in range(5):
+        t0=time.perf_counter()
+        for t in range(T): Wd@y
+        ts.append(time.perf_counter()-t0)
+print(f"BLAS gemv (3N x N), 1 thread: {np.median(ts)*1e3:.1f} ms = {np.median(ts)/(3*N*N*T)*1e9:.3f} ns/MAC")
