@@ -46,9 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from netspec.errors import Problems
-from netspec.expand import draw
 
-from .network import EGRU, GATE_NAMES, PORT_GATES, R, U, Z, ZG, GatedNet, build, sigmoid
+from .network import EGRU, PORT_GATES, R, U, Z, ZG, GatedNet, build, drawn_gate_weights, sigmoid
 
 
 @dataclass
@@ -87,16 +86,11 @@ class Model:
             same = gn.unit_pop[pre] == gn.unit_pop[post]
             gates = PORT_GATES[proj.port]
             for g in gates:
-                if g == gates[0]:
-                    w = np.asarray(proj.weight, dtype=np.float64)
-                else:
-                    w = draw(spec.weight, proj.size, ("projection", proj.name, "weight", GATE_NAMES[g]), net.seed,
-                             f"{proj.name}: weight", problems).astype(np.float64)
+                w = drawn_gate_weights(proj, spec, g, net.seed, problems)
                 code = np.full(proj.size, g, dtype=np.int8)
                 if g == Z:
                     code[(d == 1) & same] = ZG
-                self.sets.append(SynSet(proj.name, g, pre, post, d, code,
-                                        np.array(np.broadcast_to(w, (proj.size,)), dtype=np.float64)))
+                self.sets.append(SynSet(proj.name, g, pre, post, d, code, w))
         problems.raise_if_any()
         self.b = gn.b.copy()
         self.theta = gn.theta.copy()

@@ -164,13 +164,9 @@ def build(arrays: netspec.Expanded, gate_weights: dict | None = None) -> GatedNe
         n_pre = sum(arrays.populations[x].size for x in proj.pre_pops)
         for g in gates:
             if g in given:
-                w = np.asarray(given[g], dtype=np.float64)
-            elif g == gates[0]:
-                w = np.asarray(proj.weight, dtype=np.float64)
+                w = np.broadcast_to(np.asarray(given[g], dtype=np.float64), (proj.size,))
             else:
-                w = draw(spec.weight, proj.size, ("projection", proj.name, "weight", GATE_NAMES[g]), net.seed,
-                         f"{proj.name}: weight", problems).astype(np.float64)
-            w = np.broadcast_to(w, (proj.size,))
+                w = drawn_gate_weights(proj, spec, g, net.seed, problems)
             code = np.full(proj.size, g, dtype=np.int8)
             if g == Z:
                 code[(d == 1) & same_pop] = ZG
@@ -242,3 +238,27 @@ def silent_constants(gn: GatedNet):
 
 __all__ = ["GatedNet", "Csr", "build", "is_gated", "U", "R", "Z", "ZG", "EGRU", "SEQUENCE", "silent_constants",
 ]
+
+
+def drawn_gate_weights(proj, spec, g, seed, problems) -> np.ndarray:
+    """Gate g's weights of a projection, one per synapse: the expanded weights for the port's first
+    gate; for the others (port ``gates``), draws from the same distribution on a stream of their own."""
+    if g == PORT_GATES[proj.port][0]:
+        w = np.asarray(proj.weight, dtype=np.float64)
+    else:
+        w = draw(spec.weight, proj.size, ("projection", proj.name, "weight", GATE_NAMES[g]), seed,
+                 f"{proj.name}: weight", problems).astype(np.float64)
+    return np.array(np.broadcast_to(w, (proj.size,)))
+
+
+def local_index(ids, pop_names, arrays) -> np.ndarray:
+    """Global unit ids as indices into the concatenation of the populations ``pop_names``."""
+    out = np.empty(np.size(ids), dtype=np.int64)
+    k = 0
+    ids = np.asarray(ids, dtype=np.int64)
+    for nm in pop_names:
+        p = arrays.populations[nm]
+        sel = (ids >= p.offset) & (ids < p.offset + p.size)
+        out[sel] = ids[sel] - p.offset + k
+        k += p.size
+    return out

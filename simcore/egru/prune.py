@@ -23,22 +23,8 @@ from netspec import NetlistError, Problem
 from netspec.errors import did_you_mean
 
 from netspec.errors import Problems
-from netspec.expand import draw
 
-from .network import GATE_NAMES, PORT_GATES, R, U, Z, build
-
-
-def _local(ids, pop_names, ex) -> np.ndarray:
-    """Global unit ids as indices into the concatenation of the populations ``pop_names``."""
-    out = np.empty(ids.size, dtype=np.int64)
-    k = 0
-    ids = np.asarray(ids, dtype=np.int64)
-    for nm in pop_names:
-        p = ex.populations[nm]
-        sel = (ids >= p.offset) & (ids < p.offset + p.size)
-        out[sel] = ids[sel] - p.offset + k
-        k += p.size
-    return out
+from .network import GATE_NAMES, PORT_GATES, R, U, Z, build, drawn_gate_weights, local_index
 
 
 def keep_largest(w: np.ndarray, n_keep: int) -> np.ndarray:
@@ -61,13 +47,8 @@ def gate_weights(arrays, proj_name: str) -> dict:
     gates = PORT_GATES[proj.port]
     out = {}
     for g in gates:
-        if g == gates[0]:
-            w = np.asarray(proj.weight, dtype=np.float64)
-        else:
-            w = draw(spec.weight, proj.size, ("projection", proj.name, "weight", GATE_NAMES[g]), net.seed,
-                     f"{proj.name}: weight", problems).astype(np.float64)
         out[g] = (proj.pre.astype(np.int64), proj.post.astype(np.int64),
-                  np.array(np.broadcast_to(w, (proj.size,))), d)
+                  drawn_gate_weights(proj, spec, g, net.seed, problems), d)
     problems.raise_if_any()
     return out
 
@@ -117,7 +98,7 @@ def prune(path: str, density: float, out_path: str, projections=None, overrides=
                                             f"projection of that name exists")])
             taken_names.add(pname)
             fname = f"{base}_{pname}.npz"
-            cols = {"pre": _local(pre[keep], p.pre_pops, arrays), "post": _local(post[keep], p.post_pops, arrays),
+            cols = {"pre": local_index(pre[keep], p.pre_pops, arrays), "post": local_index(post[keep], p.post_pops, arrays),
                     "weight": w[keep]}
             q = dict(proj)
             q.update(name=pname, port=GATE_NAMES[g], connect={"file": fname}, weight={"column": "weight"})

@@ -40,7 +40,7 @@ from simcore.learning.tasks import TaskError
 from simcore.learning.trainer import CKPT_VERSION, CheckpointError, Metrics, Trainer
 
 from . import bptt, tasks
-from .network import EGRU
+from .network import EGRU, local_index
 
 THETA_MIN = 1e-3
 PARAMS = ("weights", "biases", "thresholds")
@@ -351,8 +351,8 @@ class EgruTrainer(Trainer):
                 new_projs.append(proj)
                 continue
             p = by_name[nm]
-            pre_loc = _local(p.pre, p.pre_pops, ex)
-            post_loc = _local(p.post, p.post_pops, ex)
+            pre_loc = local_index(p.pre, p.pre_pops, ex)
+            post_loc = local_index(p.post, p.post_pops, ex)
             for s in sets:
                 gname = "urz"[s.gate]
                 pname = nm if s.gate == sets[0].gate else f"{nm}_{gname}"
@@ -387,16 +387,3 @@ class EgruTrainer(Trainer):
         if not (np.array_equal(back.dense(), m.dense()) and np.array_equal(back.b, m.b)
                 and np.array_equal(back.theta, m.theta)):
             raise RuntimeError(f"the trained netlist {yaml_path} does not reproduce the trained network")
-
-
-def _local(ids, pop_names, ex) -> np.ndarray:
-    """Global unit ids as indices into the concatenation of the populations ``pop_names``."""
-    out = np.empty(ids.size, dtype=np.int64)
-    k = 0
-    ids = np.asarray(ids, dtype=np.int64)
-    for nm in pop_names:
-        p = ex.populations[nm]
-        sel = (ids >= p.offset) & (ids < p.offset + p.size)
-        out[sel] = ids[sel] - p.offset + k
-        k += p.size
-    return out
