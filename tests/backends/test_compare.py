@@ -416,3 +416,41 @@ def test_cli_brian2_against_itself(write_netlist, tmp_path, capsys):
     data = json.loads(out.read_text())
     assert data["passed"] and all(p["fraction_matched"] == 1.0 for p in data["populations"])
     assert sum(p["n_a"] for p in data["populations"] if p["name"] == "n") > 0
+
+
+# ----------------------------------------------------------------------------- exact against grid
+DELAY_LINE = str(__import__("pathlib").Path(__file__).resolve().parents[2] / "yaml_models" / "delay_line.yaml")
+
+
+def test_grid_convergence_pairs_each_neurons_kth_spikes():
+    """grid_convergence pairs a neuron's k-th spikes across runs and reports their largest and mean error."""
+    exact = result({"n": [(1.00 * MS, 0), (5.00 * MS, 0), (2.00 * MS, 1)]}, "event")
+    grid = result({"n": [(1.05 * MS, 0), (5.30 * MS, 0), (2.02 * MS, 1), (9.0 * MS, 1)]}, "event")
+    (row,) = C.grid_convergence(exact, {0.1 * MS: grid}, net())
+    assert (row.n_exact, row.n_grid, row.paired) == (3, 4, 3)
+    assert row.max_abs_dt == pytest.approx(0.30 * MS)
+    assert row.mean_abs_dt == pytest.approx((0.05 + 0.30 + 0.02) * MS / 3)
+    assert row.within_one_step == pytest.approx(2 / 3)
+    assert "0.3 ms" in C.convergence_table([row])
+
+
+def test_cli_dt_sweep_error_falls_with_dt(capsys, tmp_path):
+    """evsim compare --dt-sweep on the delay-line model: same spikes at every dt, the grid's time
+    error below one step and falling at least 5x per 10x smaller dt; JSON rows written."""
+    out = tmp_path / "sweep.json"
+    assert main(["compare", DELAY_LINE, "--dt-sweep", "0.1ms,0.01ms,0.001ms", "--json", str(out)]) == 0
+    assert "k-th spikes paired" in capsys.readouterr().out
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["dt"] for r in rows] == pytest.approx([1e-4, 1e-5, 1e-6])
+    for r in rows:
+        assert r["n_exact"] == r["n_grid"] == r["paired"] > 0
+        assert r["max_abs_dt"] < r["dt"]
+    for coarse, fine in zip(rows, rows[1:]):
+        assert fine["max_abs_dt"] * 5 < coarse["max_abs_dt"]
+
+
+def test_cli_dt_sweep_bad_steps_is_exit_2(capsys):
+    """A --dt-sweep without a positive time is a usage error (exit 2)."""
+    assert main(["compare", DELAY_LINE, "--dt-sweep", "0ms"]) == 2
+    assert "--dt-sweep" in capsys.readouterr().err
+    assert main(["compare", DELAY_LINE, "--dt-sweep", "3 mV"]) == 2
