@@ -57,6 +57,12 @@ class Param:
         """A default such as ``{"beta": {"a": 1.2857, "b": 3}}``: drawn per element like a written value."""
         return isinstance(self.default, dict)
 
+    @property
+    def may_be_infinite(self) -> bool:
+        """Infinity is meaningful only where it is the default (e.g. a source's ``stop``: never)."""
+        d = self.default_si() if not self.default_is_distribution else None
+        return d is not None and math.isinf(d)
+
     def default_si(self) -> float | None:
         if self.choices is not None and isinstance(self.default, str):
             return float(self.choices.index(self.default))
@@ -76,6 +82,8 @@ class Param:
 
     def bound_problem(self, value: float) -> str | None:
         """Why ``value`` is out of bounds, or None."""
+        if math.isnan(value) or (math.isinf(value) and not self.may_be_infinite):
+            return "expected a finite value"   # the kernels' closed forms give nan for inf - inf
         lo, hi = self.bounds_si()
         too_low = value < lo or (self.open_min and value == lo)
         too_high = value > hi or (self.open_max and value == hi)

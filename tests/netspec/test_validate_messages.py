@@ -130,6 +130,15 @@ CASES = [
      ["net.yaml:3:13: 'size' must be >= 1 (got -5)",
       "net.yaml:3:45: a.params.t_ref out of range (expected >= 0 s, got -1 ms)",
       "net.yaml:4:13: 'size' must be >= 1 (got 0)"]),
+    ("non-finite-parameters", {"net.yaml": """\
+        time: {duration: 1 s}
+        populations:
+          a: {size: 2, model: lif_exp, params: {v_th: inf V}}
+          b: {size: 2, model: lif, params: {tau_m: .inf}}
+          c: {size: 2, model: poisson, params: {rate: 5 Hz, stop: inf s}}
+        """}, [],
+     ["net.yaml:3:47: a.params.v_th out of range (expected a finite value, got inf V)",
+      "net.yaml:4:44: b.params.tau_m out of range (expected a finite value, got inf s)"]),
     ("probabilities", {"net.yaml": """\
         time: {duration: 1 s}
         populations:
