@@ -24,11 +24,9 @@ device.run() does (``./main --results_dir results/``), reading Brian2's own loop
 (results/last_run_info.txt) after each: several loop samples for one 10-60 s compilation. The
 binary's peak RSS comes from os.wait4 on that child alone (the compiler's processes excluded).
 
-``brian2_params = "shared"`` builds each NeuronGroup with the parameters that have one value over
-the whole population as namespace constants (as Brian2's own examples write them) instead of the
-backend's per-neuron ``(constant)`` variables; the network is otherwise built by the backend
-unchanged. With per-neuron time constants, Brian2's exact integrator evaluates its exp()
-propagators for every neuron at every step; with constants it computes them once per step.
+Brian2's NeuronGroups are built by the backend, which declares a parameter with one value over
+the whole population as a shared constant, as Brian2's own examples write it (see
+backends/brian2.py): the fair peer, with each exp() propagator computed once per step.
 """
 from __future__ import annotations
 
@@ -288,6 +286,36 @@ def compare_spikes(path_a: str, path_b: str, netlist_path: str, overrides, verdi
     return {"a": label_a, "b": label_b, "verdict": rep.verdict, "passed": bool(rep.passed), "populations": pops}
 
 
+def try_compare(path_a: str, path_b: str, netlist_path: str, overrides, verdict: str, label_a: str,
+                label_b: str) -> dict:
+    """compare_spikes, or {"a", "b", "error"} if it fails: a failed check must not lose the timings."""
+    try:
+        return compare_spikes(path_a, path_b, netlist_path, overrides, verdict, label_a, label_b)
+    except Exception as exc:
+        return {"a": label_a, "b": label_b, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def print_timings(title: str, out: dict) -> None:
+    """The network line and the table of loop, compile, build, call and first-result times."""
+    jobs = out["jobs"]
+    n = next((r["n_neurons"] for r in jobs.values() if r.get("ok")), None)
+    s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
+    print(f"\n{title}: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
+          f"(median [min-max] of {out['repeat']}); compile = first run in the process; 1st result = process "
+          f"launch to the first run's result")
+    print_table(TIMING_HEADER, timing_rows(jobs))
+
+
+def print_comparisons(comps: list) -> None:
+    if comps:
+        print("\nspike check:")
+        for c in comps:
+            if "error" in c:
+                print(f"  {c['a']} vs {c['b']}: comparison failed: {c['error']}")
+            else:
+                print_comparison(c)
+
+
 def print_comparison(c: dict) -> None:
     test = {"spikes": "spike for spike", "stats": "rates and CVs"}[c["verdict"]]
     print(f"  {c['a']} vs {c['b']} ({test}): {'PASS' if c['passed'] else 'FAIL'}")
@@ -324,39 +352,6 @@ def _hwm() -> int | None:
     except OSError:
         pass
     return None
-
-
-def _shared_params_neuron_group(b2, pop, name):
-    """backends.brian2._neuron_group, with population-wide parameter values as namespace
-    constants instead of per-neuron ``(constant)`` variables (see the module doc)."""
-    import numpy as np
-
-    import backends.brian2 as bb
-    from simcore.models import module as model_module
-
-    mod = model_module(pop.model)
-    spec = mod.BRIAN2
-    lines = [spec["equations"].strip()]
-    namespace, per_neuron = {}, []
-    for pname, par in mod.MODEL.params.items():
-        values = np.asarray(pop.params[pname], dtype=np.float64)
-        unit = bb._brian_unit(par.unit)
-        if bb._constant(values):
-            namespace[pname] = float(values.flat[0]) * (1.0 if unit == "1" else eval(unit, {}, vars(b2)))
-        else:
-            per_neuron.append(pname)
-            lines.append(f"{pname} : {unit} (constant)")
-    kw = {"threshold": spec["threshold"], "reset": spec["reset"], "method": spec.get("method", "exact")}
-    if spec.get("refractory") is not None:
-        kw["refractory"] = spec["refractory"]
-    group = b2.NeuronGroup(pop.size, "\n".join(lines), name=name, namespace=namespace, **kw)
-    for pname in per_neuron:
-        setattr(group, pname + "_", np.ascontiguousarray(np.asarray(pop.params[pname], dtype=np.float64)))
-    for sname in mod.MODEL.state:
-        if sname in pop.init:
-            values = np.asarray(pop.init[sname], dtype=np.float64)
-            setattr(group, sname + "_", float(values[0]) if bb._constant(values) else np.ascontiguousarray(values))
-    return group
 
 
 def _run_summary(r, call: float) -> dict:
@@ -448,8 +443,6 @@ def _work(job: dict, out: dict) -> None:
         import backends.brian2 as bb
 
         opts["target"] = job["target"]
-        if job.get("brian2_params") == "shared":
-            bb._neuron_group = _shared_params_neuron_group
         if rerun:
             import types
 

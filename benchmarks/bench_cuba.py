@@ -1,7 +1,7 @@
 """CUBA benchmark: evsim against Brian2 on the CUBA network of Brette et al. (2007), 1 s simulated.
 
     .venv/bin/python benchmarks/bench_cuba.py [--repeat 5] [--json cuba.json]
-        [--targets numpy,cython,cpp_standalone] [--brian2-params generic,shared] [--no-cold]
+        [--targets numpy,cython,cpp_standalone] [--no-cold]
         [--netlist yaml_models/cuba.yaml] [--set time.duration=0.2s ...]
 
 Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process:
@@ -10,10 +10,9 @@ Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per 
 - Brian2 through evsim's brian2 backend on each target, on the grid-mode netlist. Brian2 only
   simulates on a grid: the exact-mode netlist runs in Brian2 on the same grid (its time.dt) and,
   CUBA having no source populations, is then the identical Brian2 network, so one set of Brian2
-  runs serves both ratios. "generic": the backend as it is (every neuron parameter a per-neuron
-  variable); "shared": population-wide parameters as constants, as Brian2's own CUBA example has
-  them (see _bench.py). cpp_standalone compiles once per process and its binary is run again for
-  the other repetitions;
+  runs serves both ratios (population-wide parameters are Brian2 constants, as in Brian2's own
+  CUBA example). cpp_standalone compiles once per process and its binary is run again for the
+  other repetitions;
 - cold start: one evsim simulation in a fresh process with empty EVSIM_CACHE_DIR and
   NUMBA_CACHE_DIR (Numba compiles the engine and the model kernels), then a second process with
   the same, now warm, caches.
@@ -37,7 +36,6 @@ import _bench as B
 
 DEFAULT_NETLIST = os.path.join(B.REPO, "yaml_models", "cuba.yaml")
 TARGETS = ("numpy", "cython", "cpp_standalone")
-VARIANTS = ("generic", "shared")
 
 
 def main(argv=None) -> int:
@@ -48,21 +46,15 @@ def main(argv=None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="netlist override, e.g. --set time.duration='0.2 s' (repeatable)")
     ap.add_argument("--targets", default=",".join(TARGETS), help="Brian2 targets, comma-separated ('' for none)")
-    ap.add_argument("--brian2-params", default=",".join(VARIANTS),
-                    help="Brian2 neuron parameters: generic (the backend), shared (population constants), or both")
     ap.add_argument("--no-cold", action="store_true", help="skip the cold/warm start-up processes")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (job files, spikes)")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
     targets = [t for t in args.targets.split(",") if t]
-    variants = [v for v in args.brian2_params.split(",") if v]
     for t in targets:
         if t not in TARGETS:
             ap.error(f"unknown target {t!r} (expected: {', '.join(TARGETS)})")
-    for v in variants:
-        if v not in VARIANTS:
-            ap.error(f"unknown --brian2-params value {v!r} (expected: {', '.join(VARIANTS)})")
 
     info = B.machine_info()
     print(f"CUBA benchmark: {os.path.relpath(args.netlist, B.REPO)}"
@@ -77,7 +69,7 @@ def main(argv=None) -> int:
     runner = B.Runner(tmp)
     t_start = time.perf_counter()
     try:
-        out = run_all(args, targets, variants, runner, tmp)
+        out = run_all(args, targets, runner, tmp)
     finally:
         if not args.keep_tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -94,7 +86,7 @@ def main(argv=None) -> int:
     return 1 if failed else 0
 
 
-def run_all(args, targets, variants, runner, tmp) -> dict:
+def run_all(args, targets, runner, tmp) -> dict:
     jobs, files = {}, {}
     base = {"netlist": os.path.abspath(args.netlist), "repeat": args.repeat}
     exact = list(args.overrides) + ["time.mode=exact"]
@@ -105,11 +97,10 @@ def run_all(args, targets, variants, runner, tmp) -> dict:
         files[label] = os.path.join(tmp, f"evsim_{mode}.npz")
         jobs[label] = runner.run(label, dict(base, backend="event", overrides=ov, spikes_out=files[label]))
     for target in targets:
-        for variant in variants:
-            label = f"brian2 {target}/{variant}"
-            files[label] = os.path.join(tmp, f"brian2_{target}_{variant}.npz")
-            jobs[label] = runner.run(label, dict(base, backend="brian2", target=target, brian2_params=variant,
-                                                 overrides=grid, spikes_out=files[label], rerun_binary=True))
+        label = f"brian2 {target}"
+        files[label] = os.path.join(tmp, f"brian2_{target}.npz")
+        jobs[label] = runner.run(label, dict(base, backend="brian2", target=target, overrides=grid,
+                                             spikes_out=files[label], rerun_binary=True))
     start = {}
     if not args.no_cold:
         caches = {"EVSIM_CACHE_DIR": os.path.join(tmp, "cold_evsim_cache"),
@@ -125,22 +116,14 @@ def run_all(args, targets, variants, runner, tmp) -> dict:
     if ref is not None:
         for label, ov, verdict in (("evsim grid", grid, "spikes"), ("evsim exact", exact, "stats")):
             if jobs[label].get("ok"):
-                try:
-                    comps.append(B.compare_spikes(files[label], files[ref], base["netlist"], ov, verdict, label, ref))
-                except Exception as exc:  # report, do not lose the timings
-                    comps.append({"a": label, "b": ref, "error": f"{type(exc).__name__}: {exc}"})
+                comps.append(B.try_compare(files[label], files[ref], base["netlist"], ov, verdict, label, ref))
     out["comparisons"] = comps
     return out
 
 
 def report(out: dict) -> None:
     jobs = out["jobs"]
-    n = next((r["n_neurons"] for r in jobs.values() if r.get("ok")), None)
-    s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
-    print(f"\nCUBA: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
-          f"(median [min-max] of {out['repeat']}); compile = first run in the process; 1st result = process "
-          f"launch to the first run's result")
-    B.print_table(B.TIMING_HEADER, B.timing_rows(jobs))
+    B.print_timings("CUBA", out)
     brian = [b for b in jobs if b.startswith("brian2")]
     if brian:
         print("\nloop-time ratio, Brian2 loop median / evsim loop median (> 1: evsim faster):")
@@ -161,13 +144,7 @@ def report(out: dict) -> None:
     print()
     B.note(B.MEMORY_NOTE + ":")
     B.print_table(B.MEMORY_HEADER, B.memory_rows({**jobs, **out["start"]}))
-    if out["comparisons"]:
-        print("\nspike check:")
-        for c in out["comparisons"]:
-            if "error" in c:
-                print(f"  {c['a']} vs {c['b']}: comparison failed: {c['error']}")
-            else:
-                B.print_comparison(c)
+    B.print_comparisons(out["comparisons"])
     counts = {b: jobs[b]["runs"][0]["spikes"] for b in brian if jobs[b].get("ok")}
     if len(set(counts.values())) > 1:
         print(f"  note: Brian2 runs differ in spike count: {counts}")
