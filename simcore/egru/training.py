@@ -37,7 +37,7 @@ from netspec.values import read_quantity
 from simcore.learning import optim
 from simcore.learning.config import GROUP_DEFAULTS, Group, _Sink
 from simcore.learning.tasks import TaskError
-from simcore.learning.trainer import CKPT_VERSION, CheckpointError, Metrics, Trainer
+from simcore.learning.trainer import Trainer
 
 from . import bptt, tasks
 from .network import EGRU, local_index
@@ -293,39 +293,16 @@ class EgruTrainer(Trainer):
         return json.dumps({"netlist": self.netlist.name, "n": self.model.n, "sets": len(self.model.sets),
                            "dense": self.dense, "train": train}, sort_keys=True, default=str)
 
-    def save_checkpoint(self, path: str) -> None:
-        from netspec.atomic import replacing
-
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    def _trained_arrays(self) -> dict:
         m = self.model
-        arrays = {"version": np.asarray(CKPT_VERSION), "epoch": np.asarray(self.epoch),
-                  "b": m.b, "theta": m.theta, "fingerprint": np.asarray(self.fingerprint()),
-                  "history": np.asarray(json.dumps([h.row() for h in self.history]))}
-        for k, s in enumerate(m.sets):
-            arrays[f"w/{k}"] = s.w
-        for k, v in self.opt["weight"].state().items():
-            arrays[f"opt/weight/{k}"] = np.asarray(v if v is not None else np.zeros(0))
-        with replacing(path, "wb") as fh:
-            np.savez(fh, **arrays)
+        return {"b": m.b, "theta": m.theta, **{f"w/{k}": syn.w for k, syn in enumerate(m.sets)}}
 
-    def load_checkpoint(self, path: str) -> None:
-        try:
-            z = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"cannot read checkpoint {path} ({exc})") from None
-        with z:
-            if "fingerprint" not in z.files or str(z["fingerprint"]) != self.fingerprint():
-                raise CheckpointError(f"checkpoint {path} belongs to another netlist or train section")
-            m = self.model
-            m.b[:] = z["b"]
-            m.theta[:] = z["theta"]
-            for k, s in enumerate(m.sets):
-                s.w[:] = z[f"w/{k}"]
-            self.epoch = int(z["epoch"])
-            self.history = [Metrics(*r) for r in json.loads(str(z["history"]))]
-            st = {k.split("/")[2]: z[k] for k in z.files if k.startswith("opt/weight/")}
-            if st:
-                self.opt["weight"].load(st)
+    def _restore_trained(self, z) -> None:
+        m = self.model
+        m.b[:] = z["b"]
+        m.theta[:] = z["theta"]
+        for k, syn in enumerate(m.sets):
+            syn.w[:] = z[f"w/{k}"]
 
     # ------------------------------------------------------------------ export
     def export(self, yaml_path: str) -> None:

@@ -248,13 +248,22 @@ class Trainer:
         return json.dumps({"netlist": self.netlist.name, "n": n.n, "n_syn": n.n_syn, "train": train},
                           sort_keys=True, default=str)
 
+    def _trained_arrays(self) -> dict:
+        """What training changes, as named arrays for the checkpoint."""
+        return {"weight": self.net.weight, "delay": self.net.delay}
+
+    def _restore_trained(self, z) -> None:
+        self.net.weight[:] = z["weight"]
+        self.net.delay[:] = z["delay"]
+        self.net.reorder()
+
     def save_checkpoint(self, path: str) -> None:
         from netspec.atomic import replacing
 
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         arrays = {"version": np.asarray(CKPT_VERSION), "epoch": np.asarray(self.epoch),
-                  "weight": self.net.weight, "delay": self.net.delay, "fingerprint": np.asarray(self.fingerprint()),
-                  "history": np.asarray(json.dumps([m.row() for m in self.history]))}
+                  "fingerprint": np.asarray(self.fingerprint()),
+                  "history": np.asarray(json.dumps([m.row() for m in self.history])), **self._trained_arrays()}
         for what, opt in self.opt.items():
             for k, v in opt.state().items():
                 arrays[f"opt/{what}/{k}"] = np.asarray(v if v is not None else np.zeros(0))
@@ -269,9 +278,7 @@ class Trainer:
         with z:
             if "fingerprint" not in z.files or str(z["fingerprint"]) != self.fingerprint():
                 raise CheckpointError(f"checkpoint {path} belongs to another netlist or train section")
-            self.net.weight[:] = z["weight"]
-            self.net.delay[:] = z["delay"]
-            self.net.reorder()
+            self._restore_trained(z)
             self.epoch = int(z["epoch"])
             self.history = [Metrics(*r) for r in json.loads(str(z["history"]))]
             for what, opt in self.opt.items():
