@@ -64,6 +64,21 @@ def crossing(c0, zs, q, theta, kmax):
     return k
 
 
+@kernel(refcounted=False, inline="always")
+def _emit(cur, t, kp, i, v, ev_id, ev_val, ev_n, out_step, out_id, out_val, out_n, ev_count):
+    """Unit (or input element) i sends v in step t: into this step's event list and the log."""
+    m = ev_n[cur]
+    ev_id[cur, m] = i
+    ev_val[cur, m] = v
+    ev_n[cur] = m + 1
+    m = out_n[0]
+    out_step[m] = t
+    out_id[m] = i
+    out_val[m] = v
+    out_n[0] = m + 1
+    ev_count[t, kp] += 1
+
+
 @kernel(refcounted=False)
 def _link(i, s, whead, wnext, wprev, wstep):
     wstep[i] = s
@@ -205,19 +220,9 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
             hi = offsets[kp + 1]
             if kinds[kp] == 0:
                 while ic < iend and in_id[ic] >= lo and in_id[ic] < hi:
-                    j = in_id[ic]
-                    v = in_val[ic]
+                    _emit(cur, t, kp, in_id[ic], in_val[ic], ev_id, ev_val, ev_n, out_step, out_id, out_val, out_n,
+                          ev_count)
                     ic += 1
-                    m = ev_n[cur]
-                    ev_id[cur, m] = j
-                    ev_val[cur, m] = v
-                    ev_n[cur] = m + 1
-                    m = out_n[0]
-                    out_step[m] = t
-                    out_id[m] = j
-                    out_val[m] = v
-                    out_n[0] = m + 1
-                    ev_count[t, kp] += 1
             else:
                 # phase B: this population's own previous events, scaled by each sender's r, into z
                 for e in range(ev_popstart[prv, pos], ev_popstart[prv, pos + 1]):
@@ -256,16 +261,7 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                         y = ct
                         if mode[i] == 1:
                             ct = ct - theta[i]
-                        m = ev_n[cur]
-                        ev_id[cur, m] = i
-                        ev_val[cur, m] = y
-                        ev_n[cur] = m + 1
-                        m = out_n[0]
-                        out_step[m] = t
-                        out_id[m] = i
-                        out_val[m] = y
-                        out_n[0] = m + 1
-                        ev_count[t, kp] += 1
+                        _emit(cur, t, kp, i, y, ev_id, ev_val, ev_n, out_step, out_id, out_val, out_n, ev_count)
                     c[i] = ct
                     tl[i] = t
                     yp[i] = y
