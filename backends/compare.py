@@ -495,14 +495,14 @@ def grid_convergence(exact: Result, grids: dict, netlist) -> list:
             tg, bg = _trains_csr(grids[dt].spikes[name], pop.size, horizon)
             n_e += int(te.size)
             n_g += int(tg.size)
-            for i in range(pop.size):
-                k = int(min(be[i + 1] - be[i], bg[i + 1] - bg[i]))
-                d = np.abs(te[be[i]:be[i] + k] - tg[bg[i]:bg[i] + k])
-                if k:
-                    paired += k
-                    close += int(np.count_nonzero(d < dt))
-                    dmax = max(dmax, float(d.max()))
-                    dsum += float(d.sum())
+            k = np.minimum(np.diff(be), np.diff(bg))          # spikes paired per neuron
+            rank = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+            d = np.abs(te[np.repeat(be[:-1], k) + rank] - tg[np.repeat(bg[:-1], k) + rank])
+            if d.size:
+                paired += int(d.size)
+                close += int(np.count_nonzero(d < dt))
+                dmax = max(dmax, float(d.max()))
+                dsum += float(d.sum())
         rows.append(ConvergenceRow(dt, n_e, n_g, paired, dmax if paired else None,
                                    dsum / paired if paired else None, close / paired if paired else 1.0))
     return rows
