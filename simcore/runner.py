@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import codegen
-from .layout import Layout, build
+from .layout import GRID, Layout, build
 
 CHUNK_SECONDS = 0.25     # aim for this much wall time per kernel call
 
@@ -43,7 +43,7 @@ class Simulation:
     def __init__(self, arrays, horizon: float | None = None):
         self.arrays = arrays
         names = codegen.all_model_names()
-        self.engine = codegen.engine_for(names)
+        self.engine = codegen.engine_for(names, grid=arrays.netlist.time.mode == GRID)
         kw = {} if horizon is None else {"horizon": horizon}
         self.layout = build(arrays, names, **kw)
 
