@@ -34,6 +34,9 @@ _DISPATCH = {
     "reset": ("s, p, i", "return 0.0"),
     "next_spike": ("s, p, i, t_prev, key, dt", "return math.inf"),
 }
+#: dispatches inlined where they are called: a call passing the state and parameter rows costs
+#: more than these kernels' arithmetic (CUBA: 0.60 s -> 0.42 s with predict and terms_at inlined too)
+_INLINE = ("advance", "threshold_terms", "apply_input")
 _NAMES = {"advance": "m_advance", "threshold_terms": "m_terms", "apply_input": "m_apply", "reset": "m_reset",
           "next_spike": "m_next_spike"}
 
@@ -55,7 +58,9 @@ def dispatch_source(model_names) -> str:
     for k, mod in enumerate(mods):
         lines.append(f"import {mod.__name__} as _m{k}")
     for fname, (args, default) in _DISPATCH.items():
-        lines += ["", "", "@kernel(internal=True, refcounted=False)", f"def {_NAMES[fname]}(mid, {args}):"]
+        inline = ', inline="always"' if fname in _INLINE else ""
+        deco = f"@kernel(internal=True, refcounted=False{inline})"
+        lines += ["", "", deco, f"def {_NAMES[fname]}(mid, {args}):"]
         branches = [(k, mod) for k, mod in enumerate(mods) if hasattr(mod, fname)]
         call_args = args.replace(" ", "")
         for n, (k, mod) in enumerate(branches):
