@@ -76,6 +76,7 @@ M_SVALS = 6       # sample values in the output buffer
 M_DONE = 7        # 1 once nothing is left to simulate
 M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
+M_WARM = 10       # written once per stage so that group_stage's cache-warming loads are kept
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -550,7 +551,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             spk_t, spk_i, order = work
             if order.size < slots[slot, SCOUNT]:
                 order = grow_i(order, slots[slot, SCOUNT])  # zero delays add entries
-            n_touched, n_samples = group_stage(cfg, net, ni, q, slots, touched, k, slot, stage)
+            n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage)
             if n_touched > 0:
                 # room: one wake per touched neuron, and the samples (and next samples) due
                 q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
@@ -579,12 +580,13 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
 
 @kernel(internal=True, refcounted=False)
-def group_stage(cfg, net, ni, q, slots, touched, k, slot, stage):
+def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
     """Links this stage's entries of bucket k per target neuron; returns the number of
     neurons touched and a bound on the samples they will take."""
     qf, qi, chunk_next = q
     n_touched = 0
     n_samples = 0
+    warm = 0.0
     c = slots[slot, SHEAD]
     while c >= 0:
         used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
@@ -603,8 +605,14 @@ def group_stage(cfg, net, ni, q, slots, touched, k, slot, stage):
             if ni[j, NB_HEAD] < 0:
                 touched[n_touched] = j
                 n_touched += 1
+                # touch the rows run_stage will read: here the cache misses of many neurons
+                # overlap (independent iterations); there each would stall the neuron's work
+                warm += nf[j, T_STATE]
+                if st.shape[1] > 0:
+                    warm += st[j, 0]
             ni[j, NB_HEAD] = e
         c = chunk_next[c]
+    meta[M_WARM] = warm != 0.0
     return n_touched, n_samples
 
 
