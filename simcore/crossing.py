@@ -93,7 +93,7 @@ def _refine(n, rate, a, b, lo, hi, glo, ghi):
     return x
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     """Terms of (D + mu) g into out_*; returns their count."""
     m = 0
@@ -113,7 +113,7 @@ def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     return m
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     """Roots of one level in (lo, hi), given the ``m`` roots ``sub`` of the level below it
     (which split (lo, hi) into pieces holding at most one root each); returns how many."""
@@ -153,7 +153,7 @@ def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     return found
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out, sub, cur):
     """Roots in (lo, hi) of level 1, found bottom-up from the deepest level; returns how many."""
     m = nlev * 0   # not a literal 0: that would compile _level_roots a second time
@@ -166,7 +166,7 @@ def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out, sub, cur):
     return m
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     """Fills the Rolle levels of g; returns the number of levels."""
     for k in range(n):
@@ -285,7 +285,7 @@ def _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots):
     return NO_ROOT
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _finite_horizon(n, rate, a, b, lo):
     """A time after which g has no further root: past it the slowest part of g dominates the
     rest and keeps its sign. inf if g never settles below zero (then a crossing is certain

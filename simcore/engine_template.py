@@ -691,7 +691,7 @@ def _later(qf, qi, e1, e2):
     return qi[e1, QAUX] > qi[e2, QAUX]
 
 
-@kernel
+@kernel(inline="always")     # one caller, like the three kernels it calls: see docs/engine.md
 def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     """Sorts the stage's spikes by (time, neuron), records them and pushes their deliveries."""
     out_t, out_i, out_sr, out_st, out_sv = out
@@ -706,7 +706,7 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     return q, (out_t, out_i, out_sr, out_st, out_sv)
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def delivery_count(net, srt_i, n_sp):
     """How many synapses the spikes' rows hold: room for all their deliveries."""
     need = 0
@@ -720,7 +720,7 @@ def delivery_count(net, srt_i, n_sp):
     return need
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def sort_spikes(t, i, tmp_t, tmp_i):
     """Sorts spikes by (time, neuron) in place: bottom-up merge sort (the order must not depend
     on the order they were found in)."""
@@ -764,7 +764,7 @@ def sort_spikes(t, i, tmp_t, tmp_i):
             i[x] = src_i[x]
 
 
-@kernel(internal=True, refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters):
     qf, qi, chunk_next = q
     pop_i = net.pop_i
