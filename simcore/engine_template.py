@@ -37,9 +37,11 @@ from simcore.rng import stream_key
 # --- dispatch: replaced by simcore.codegen ---
 from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_terms  # noqa: F401
 # --- end dispatch ---
-# the time mode, fixed per engine (simcore.codegen writes an exact and a grid copy): Numba takes a
-# module global as a constant and prunes the other mode's branches before compiling them
+# the time mode, fixed per engine (simcore.codegen writes an exact and a grid copy), and whether the
+# engine's models include sources: Numba takes a module global as a constant and prunes the
+# branches it rules out before compiling them
 GRID = False
+SOURCES = True
 
 CHUNK = 64
 # np.int64, not int: a literal constant argument would compile push/schedule once per value
@@ -503,15 +505,15 @@ def start(cfg, net, st, nf, ni, q, meta, slots):
     qf, qi, chunk_next = q
     for j in range(cfg.n):
         pop = net.neuron_pop[j]
-        if net.pop_i[pop, P_KIND] == NEURON_KIND:
-            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
-        else:
+        if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
             i0 = j * 0
             t = next_source_time(cfg, st[j:j + 1], net.params[net.prow[j]:net.prow[j] + 1], i0, net.pop_i,
                                  net.pop_key, net.neuron_pop, net.src_ptr, net.src_times, ni, j, -math.inf)
             nf[j, NEXT_SRC] = t
             if t < cfg.t_end:
                 schedule(cfg, qf, qi, chunk_next, meta, slots, np.int64(-1), t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+        else:
+            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
     for r in range(n_rec):
         push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
     return q
@@ -654,10 +656,7 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
-        if net.pop_i[pop, P_KIND] == NEURON_KIND:
-            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
-                                  n_s, n_v, counters, pop)
-        else:
+        if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
             # sources only sample their state (their spikes do not depend on it)
             for x in range(m):
                 f = order[x]
@@ -675,6 +674,9 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                                                    net.rec_var_ptr, net.rec_vars)
             run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
                        net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
+        else:
+            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
+                                  n_s, n_v, counters, pop)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti
