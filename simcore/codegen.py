@@ -4,10 +4,9 @@ Numba cannot cache a function that receives other compiled functions as argument
 engine is specialised by source: :func:`engine_for` writes a copy of
 ``engine_template.py`` whose dispatch functions call the network's model kernels by index
 and whose ``GRID`` and ``SOURCES`` constants fix the time mode and whether source code is
-needed, imports it, and lets Numba cache its
-compiled code beside it. The file's name is a hash of
-the template and every source file it compiles in, so an edited kernel gets a new engine and
-an unchanged one is never compiled twice (see ``cache_dir``).
+needed, imports it, and lets Numba cache its compiled code beside it. The file's name is a
+hash of the template and every source file it compiles in, so an edited kernel gets a new
+engine and an unchanged one is never compiled twice (see ``cache_dir``).
 """
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ import sys
 from pathlib import Path
 
 from netspec.atomic import write_text
-
 from netspec.model_spec import SOURCE
 
 from .models import module as model_module
@@ -161,8 +159,8 @@ def compile_lock(module):
 def engine_for(model_names, grid: bool = False):
     """The compiled engine module for a network whose populations use ``model_names``
     (the order fixes each model's dispatch index), in grid or exact mode. Each mode has an
-    engine of its own: the other mode's code is left out of it, which makes it compile in
-    about three quarters of the time (benchmarks/README.md)."""
+    engine of its own: the other mode's code is left out of it (CUBA's engine compiled about
+    a fifth faster, 21.8 s -> 17.2 s, when this was introduced)."""
     model_names = tuple(model_names)
     name = _module_name(model_names, grid)
     if name in sys.modules:
