@@ -31,7 +31,7 @@ MAX_TERMS = 8
 NO_ROOT = math.inf
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def eval_g(n, rate, a, b, x):
     s = 0.0
     if x == 0.0:
@@ -43,7 +43,7 @@ def eval_g(n, rate, a, b, x):
     return s
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def eval_g_dg(n, rate, a, b, x):
     """g(x) and g'(x)."""
     g = 0.0
@@ -56,7 +56,7 @@ def eval_g_dg(n, rate, a, b, x):
     return g, dg
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def _refine(n, rate, a, b, lo, hi, glo, ghi):
     """The root of g in [lo, hi], where g(lo) and g(hi) differ in sign: Newton steps while
     they stay inside the bracket and shrink it fast enough, bisection otherwise."""
@@ -93,7 +93,7 @@ def _refine(n, rate, a, b, lo, hi, glo, ghi):
     return x
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     """Terms of (D + mu) g into out_*; returns their count."""
     m = 0
@@ -113,7 +113,7 @@ def _reduce(n, rate, a, b, mu, out_rate, out_a, out_b):
     return m
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     """Roots of one level in (lo, hi), given the ``m`` roots ``sub`` of the level below it
     (which split (lo, hi) into pieces holding at most one root each); returns how many."""
@@ -153,10 +153,10 @@ def _level_roots(n, rate, a, b, lo, hi, sub, m, out):
     return found
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out, sub, cur):
     """Roots in (lo, hi) of level 1, found bottom-up from the deepest level; returns how many."""
-    m = 0
+    m = nlev * 0   # not a literal 0: that would compile _level_roots a second time
     for level in range(nlev - 1, 0, -1):
         m = _level_roots(counts[level], rates[level], As[level], Bs[level], lo, hi, sub, m, cur)
         for j in range(m):
@@ -166,7 +166,7 @@ def _critical_points(nlev, counts, rates, As, Bs, lo, hi, out, sub, cur):
     return m
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     """Fills the Rolle levels of g; returns the number of levels."""
     for k in range(n):
@@ -193,7 +193,7 @@ def _build_levels(n, rate, a, b, rates, As, Bs, counts):
     return level + 1
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def upper_bound(n, rate, a, b, lo, hi):
     """An upper bound of g on [lo, hi] (hi may be inf); inf if some term has b != 0."""
     s = 0.0
@@ -217,7 +217,7 @@ def workspace():
         np.empty((3, MAX_TERMS))
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def safe_time(n, rate, a, b):
     """A time before which g cannot reach 0, from g(0) and a bound on its slope:
     g'(x) = sum_k -r_k a_k e^{-r_k x} <= sum_k max(0, -r_k a_k) =: M for plain terms, so
@@ -239,7 +239,7 @@ def safe_time(n, rate, a, b):
     return -g0 / m
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     """First x in (lo, hi] with g(x) >= 0, given g(lo) < 0; ``NO_ROOT`` (inf) if there is none.
 
@@ -256,7 +256,7 @@ def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     return _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots)
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots):
     """first_crossing past its cheap tests: root isolation and refinement."""
     if math.isinf(hi):
@@ -267,7 +267,8 @@ def _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots):
     As = ws_levels[1]
     Bs = ws_levels[2]
     counts = ws_counts
-    counts[:] = 0
+    for k in range(counts.size):
+        counts[k] = 0
     nlev = _build_levels(n, rate, a, b, rates, As, Bs, counts)
     crit = ws_roots[0]
     # critical points of exp(mu x) g split (lo, hi) into pieces where g changes sign at most once
@@ -284,7 +285,7 @@ def _solve(n, rate, a, b, lo, hi, g_lo, ws_levels, ws_counts, ws_roots):
     return NO_ROOT
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def _finite_horizon(n, rate, a, b, lo):
     """A time after which g has no further root: past it the slowest part of g dominates the
     rest and keeps its sign. inf if g never settles below zero (then a crossing is certain

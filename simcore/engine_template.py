@@ -37,10 +37,16 @@ from simcore.rng import stream_key
 # --- dispatch: replaced by simcore.codegen ---
 from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_terms  # noqa: F401
 # --- end dispatch ---
+# the time mode, fixed per engine (simcore.codegen writes an exact and a grid copy), and whether the
+# engine's models include sources: Numba takes a module global as a constant and prunes the
+# branches it rules out before compiling them
+GRID = False
+SOURCES = True
 
 CHUNK = 64
-KIND_WAKE = -1
-KIND_SAMPLE = -2
+# np.int64, not int: a literal constant argument would compile push/schedule once per value
+KIND_WAKE = np.int64(-1)
+KIND_SAMPLE = np.int64(-2)
 NEURON_KIND = 0
 GENERATOR_KIND = 1
 LIST_KIND = 2
@@ -72,23 +78,24 @@ M_SVALS = 6       # sample values in the output buffer
 M_DONE = 7        # 1 once nothing is left to simulate
 M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
+M_WARM = 10       # written once per stage so that group_stage's cache-warming loads are kept
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def fmax(a, b):
     return a if a > b else b
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def bucket_of(cfg, t):
-    if cfg.grid:
+    if GRID:
         return round(t / cfg.dt) // cfg.ticks_per_bucket
     return math.floor(t / cfg.width)
 
 
 @kernel(refcounted=False, inline="always")
 def bucket_start(cfg, k):
-    if cfg.grid:
+    if GRID:
         return k * cfg.ticks_per_bucket * cfg.dt
     return k * cfg.width
 
@@ -111,9 +118,14 @@ def reserve(q, meta, n_entries, n_slots):
     qf2 = np.empty((new * CHUNK, 2))
     qi2 = np.empty((new * CHUNK, 4), dtype=np.int64)
     next2 = np.empty(new, dtype=np.int64)
-    qf2[:old * CHUNK] = qf[:old * CHUNK]
-    qi2[:old * CHUNK] = qi[:old * CHUNK]
-    next2[:old] = chunk_next[:old]
+    # element loops, not slice assignments: those compile a broadcasting error path
+    for e in range(old * CHUNK):
+        qf2[e, 0] = qf[e, 0]
+        qf2[e, 1] = qf[e, 1]
+        for c in range(4):
+            qi2[e, c] = qi[e, c]
+    for c in range(old):
+        next2[c] = chunk_next[c]
     for c in range(old, new):
         next2[c] = c + 1 if c + 1 < new else meta[M_FREE]
     meta[M_FREE] = old
@@ -121,7 +133,7 @@ def reserve(q, meta, n_entries, n_slots):
     return (qf2, qi2, next2)
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False)
 def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     """Appends an entry to bucket b of the ring (room must have been reserved)."""
     if slots[b, STAIL] < 0 or slots[b, SFILL] == CHUNK:
@@ -145,7 +157,7 @@ def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     qi[e, QKIND] = kind
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False)
 def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
     """Pushes an entry for time t into its bucket (after bucket k), or into the farthest bucket
     the ring can hold if t lies beyond it (the entry is pushed on when that bucket comes)."""
@@ -154,10 +166,10 @@ def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
         b = k + 1
     if b > k + cfg.n_slots - 2:
         b = k + cfg.n_slots - 2
-    push(qf, qi, chunk_next, meta, slots, b % cfg.n_slots, t, tgt, w, kind, aux)
+    push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, tgt, w, kind, aux)
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def release(chunk_next, meta, slots, b):
     """Returns the chunks of bucket b to the free list."""
     if slots[b, SHEAD] >= 0:
@@ -175,7 +187,8 @@ def grow_f(a, need):
     if need <= a.size:
         return a
     b = np.empty(max(need, 2 * a.size + 16))
-    b[:a.size] = a
+    for x in range(a.size):
+        b[x] = a[x]
     return b
 
 
@@ -184,12 +197,13 @@ def grow_i(a, need):
     if need <= a.size:
         return a
     b = np.empty(max(need, 2 * a.size + 16), dtype=a.dtype)
-    b[:a.size] = a
+    for x in range(a.size):
+        b[x] = a[x]
     return b
 
 
 # ---------------------------------------------------------------------------- one neuron
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def terms_at(mid, sv, pv, i0, start, t_state, ref_until, scratch, rate, a, b):
     """Threshold terms of neuron j taken at ``start`` (>= its state time): from its state row,
     or from a copy advanced to ``start`` (the state itself must not run ahead of inputs that
@@ -202,7 +216,7 @@ def terms_at(mid, sv, pv, i0, start, t_state, ref_until, scratch, rate, a, b):
     return m_terms(mid, scratch, pv, i0, rate, a, b)
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def first_grid_point(dt, n, rate, a, b, start, p_first, p_last, lv, lc, lr):
     """First grid point p in [p_first, p_last] with g(t_p) > 0 (g's terms taken at time
     ``start``); -1 if none."""
@@ -224,7 +238,7 @@ def first_grid_point(dt, n, rate, a, b, start, p_first, p_last, lv, lc, lr):
     return -1
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False)
 def emit(spk_t, spk_i, meta, t, j):
     n = meta[M_STAGE]
     if n >= spk_t.size:
@@ -235,11 +249,11 @@ def emit(spk_t, spk_i, meta, t, j):
     meta[M_STAGE] = n + 1
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False)
 def reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp):
     """Applies the model's reset at t_sp and starts the refractory period."""
     t_ref = m_reset(mid, sv, pv, i0)
-    if cfg.grid:
+    if GRID:
         # held at the reset value up to point p - 1 + R, R = Brian2's timestep(t_ref)
         # (as integer * dt, like every grid time, so that comparisons with input times are exact)
         r = int((t_ref + 1e-3 * cfg.dt) / cfg.dt)
@@ -248,7 +262,7 @@ def reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp):
         nf[j, REF_UNTIL] = t_sp + t_ref
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
                scratch, rate, a, b, lv, lc, lr):
     """Fires every threshold crossing of neuron j up to and including t_lim, with no input in
@@ -258,7 +272,7 @@ def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
         start = fmax(t_state, ref)
-        if cfg.grid:
+        if GRID:
             m0 = round(start / cfg.dt)
             p_last = round(t_lim / cfg.dt)
             if m0 + 1 > p_last:
@@ -288,7 +302,7 @@ def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
             return 1
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")    # one caller; a call costs ~20 % of CUBA's run
 def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
     """Fires neuron j's crossings left in bucket k; returns the time of its next wake (its next
     crossing, or when to look again), inf if it cannot reach threshold without input. Sets the
@@ -297,7 +311,7 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
         start = fmax(t_state, ref)
-        if cfg.grid:
+        if GRID:
             start = round(start / cfg.dt) * cfg.dt
         n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
         if upper_bound(n, rate, a, b, 0.0, math.inf) < 0.0:
@@ -308,12 +322,12 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         if start + x_safe > end + 0.5 * cfg.horizon:
             # far from threshold (slope bound): look again then, without any exponential
             t_w = start + x_safe
-            if cfg.grid:
+            if GRID:
                 t_w = math.floor(t_w / cfg.dt) * cfg.dt
             nf[j, SAFE] = t_w
             return t_w
         hi = fmax(end - start, 0.0) + cfg.horizon
-        if cfg.grid:
+        if GRID:
             m0 = round(start / cfg.dt)
             p_last = round((start + hi) / cfg.dt)
             p = first_grid_point(cfg.dt, n, rate, a, b, start, m0 + 1, p_last, lv, lc, lr)
@@ -333,7 +347,7 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         return t_w
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                 rec_group, rec_every, rec_var_ptr, rec_vars):
     """Samples neuron j's state at t (after firing its crossings up to t) for sampling slot r;
@@ -343,7 +357,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
     scratch, rate, a, b, lv, lc, lr = ws
     out_sr, out_st, out_sv = smp
     if t >= nf[j, SAFE] or changed:
-        no_defer = changed and not changed   # False, as a variable: literals specialise the callee
+        no_defer = np.bool_(False)   # not a literal: that would compile fire_until twice
         fire_until(cfg, mid, sv, pv, i0, nf, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     m_advance(mid, sv, pv, i0, nf[j, T_STATE], t, nf[j, REF_UNTIL])
     if t > nf[j, T_STATE]:
@@ -356,7 +370,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
         out_sv[n_v] = sv[i0, rec_vars[vi]]
         n_v += 1
     t_next = next_sample_time(cfg, t, rec_every[g])
-    if t_next >= cfg.t_end - (cfg.dt if cfg.grid else 0.0):
+    if t_next >= cfg.t_end - (cfg.dt if GRID else 0.0):
         return math.inf, -1, n_s, n_v
     if bucket_of(cfg, t_next) <= k:
         return t_next, r, n_s, n_v
@@ -364,7 +378,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
     return math.inf, -1, n_s, n_v
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                counters, pop):
     """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
@@ -383,7 +397,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     x = 0
     changed = False
     pend_t = math.inf     # the sample due next in this bucket (a neuron is in one record entry at most)
-    pend_r = -1
+    pend_r = x - 1        # -1, as a variable: a literal would compile take_sample a second time
     while True:
         while x < n_ent and qi[order[x], QKIND] == KIND_WAKE:
             x += 1
@@ -412,12 +426,12 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
         spiked = 0
         if t_in >= nf[j, SAFE] or changed:
-            spiked = fire_until(cfg, mid, sv, pv, i0, nf, j, t_in, cfg.grid, spk_t, spk_i, meta,
+            spiked = fire_until(cfg, mid, sv, pv, i0, nf, j, t_in, np.bool_(GRID), spk_t, spk_i, meta,
                                 scratch, rate, a, b, lv, lc, lr)
         ref = nf[j, REF_UNTIL]
         m_advance(mid, sv, pv, i0, nf[j, T_STATE], t_in, ref)
         nf[j, T_STATE] = t_in
-        if cfg.grid:
+        if GRID:
             refractory = spiked == 1 or t_in <= ref
         else:
             refractory = spiked == 1 or t_in < ref
@@ -427,9 +441,9 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             counters[pop, C_DELIVERIES] += 1
             x += 1
         changed = True
-        if spiked == 1 and cfg.grid:
+        if spiked == 1 and GRID:
             reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
-        elif jumps and not cfg.grid and not refractory:
+        elif jumps and not GRID and not refractory:
             n = m_terms(mid, sv, pv, i0, rate, a, b)
             if eval_g(n, rate, a, b, 0.0) >= 0.0:
                 emit(spk_t, spk_i, meta, t_in, j)
@@ -440,15 +454,15 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     return n_s, n_v
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def next_sample_time(cfg, t, every):
-    if cfg.grid:
+    if GRID:
         return (round(t / cfg.dt) + round(every / cfg.dt)) * cfg.dt
     return (round(t / every) + 1) * every
 
 
 # ---------------------------------------------------------------------------- sources
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni, j, t_prev):
     """Event time of source j's next spike after the one at t_prev (-inf: its first)."""
     pop = neuron_pop[j]
@@ -460,13 +474,13 @@ def next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_t
         return src_times[src_ptr[j] + i]
     key = stream_key(pop_key[pop], j - pop_i[pop, P_OFFSET])
     mid = pop_i[pop, P_MODEL]
-    if cfg.grid:
+    if GRID:
         prev = -math.inf if t_prev == -math.inf else t_prev - cfg.dt     # its recorded time t_n
         return m_next_spike(mid, sv, pv, i0, prev, key, cfg.dt) + cfg.dt  # acts at point n + 1
     return m_next_spike(mid, sv, pv, i0, t_prev, key, 0.0)
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr,
                src_times, nf, ni, spk_t, spk_i):
     """Emits source j's spikes that fall in bucket k and schedules a wake for its next one."""
@@ -491,17 +505,17 @@ def start(cfg, net, st, nf, ni, q, meta, slots):
     qf, qi, chunk_next = q
     for j in range(cfg.n):
         pop = net.neuron_pop[j]
-        if net.pop_i[pop, P_KIND] == NEURON_KIND:
-            push(qf, qi, chunk_next, meta, slots, 0, 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
-        else:
+        if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
             i0 = j * 0
             t = next_source_time(cfg, st[j:j + 1], net.params[net.prow[j]:net.prow[j] + 1], i0, net.pop_i,
                                  net.pop_key, net.neuron_pop, net.src_ptr, net.src_times, ni, j, -math.inf)
             nf[j, NEXT_SRC] = t
             if t < cfg.t_end:
-                schedule(cfg, qf, qi, chunk_next, meta, slots, -1, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+                schedule(cfg, qf, qi, chunk_next, meta, slots, np.int64(-1), t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+        else:
+            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
     for r in range(n_rec):
-        push(qf, qi, chunk_next, meta, slots, 0, 0.0, net.rec_neuron[r], 0.0, KIND_SAMPLE, r)
+        push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
     return q
 
 
@@ -531,7 +545,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             break
         if t0 >= t_stop:
             break
-        slot = k % cfg.n_slots
+        slot = k & (cfg.n_slots - 1)
         if slots[slot, SCOUNT] == 0:
             k += 1
             continue
@@ -539,7 +553,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             spk_t, spk_i, order = work
             if order.size < slots[slot, SCOUNT]:
                 order = grow_i(order, slots[slot, SCOUNT])  # zero delays add entries
-            n_touched, n_samples = group_stage(cfg, net, ni, q, slots, touched, k, slot, stage)
+            n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage)
             if n_touched > 0:
                 # room: one wake per touched neuron, and the samples (and next samples) due
                 q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
@@ -548,7 +562,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
                 out_st = grow_f(out_st, meta[M_SAMPLES] + n_samples)
                 out_sv = grow_f(out_sv, meta[M_SVALS] + n_samples * max(st.shape[1], 1))
                 out = (out_t, out_i, out_sr, out_st, out_sv)
-                ti = 0
+                ti = n_touched * 0     # not a literal 0: that would compile run_stage twice
                 while ti < n_touched:
                     if spk_t.size - meta[M_STAGE] < 256:
                         spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
@@ -567,13 +581,14 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     return q, work, out
 
 
-@kernel(refcounted=False)
-def group_stage(cfg, net, ni, q, slots, touched, k, slot, stage):
+@kernel(internal=True, refcounted=False)
+def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
     """Links this stage's entries of bucket k per target neuron; returns the number of
     neurons touched and a bound on the samples they will take."""
     qf, qi, chunk_next = q
     n_touched = 0
     n_samples = 0
+    warm = 0.0
     c = slots[slot, SHEAD]
     while c >= 0:
         used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
@@ -592,12 +607,18 @@ def group_stage(cfg, net, ni, q, slots, touched, k, slot, stage):
             if ni[j, NB_HEAD] < 0:
                 touched[n_touched] = j
                 n_touched += 1
+                # touch the rows run_stage will read: here the cache misses of many neurons
+                # overlap (independent iterations); there each would stall the neuron's work
+                warm += nf[j, T_STATE]
+                if st.shape[1] > 0:
+                    warm += st[j, 0]
             ni[j, NB_HEAD] = e
         c = chunk_next[c]
+    meta[M_WARM] = warm != 0.0
     return n_touched, n_samples
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
               ws):
     """Processes the touched neurons from index ti on; returns where it stopped (n_touched, or
@@ -635,10 +656,7 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
-        if net.pop_i[pop, P_KIND] == NEURON_KIND:
-            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
-                                  n_s, n_v, counters, pop)
-        else:
+        if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
             # sources only sample their state (their spikes do not depend on it)
             for x in range(m):
                 f = order[x]
@@ -656,12 +674,15 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                                                    net.rec_var_ptr, net.rec_vars)
             run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
                        net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
+        else:
+            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
+                                  n_s, n_v, counters, pop)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti
 
 
-@kernel(refcounted=False, inline="always")
+@kernel(internal=True, refcounted=False, inline="always")
 def _later(qf, qi, e1, e2):
     if qf[e1, QT] != qf[e2, QT]:
         return qf[e1, QT] > qf[e2, QT]
@@ -672,7 +693,7 @@ def _later(qf, qi, e1, e2):
     return qi[e1, QAUX] > qi[e2, QAUX]
 
 
-@kernel
+@kernel(inline="always")     # one caller, like the three kernels it calls: see docs/engine.md
 def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     """Sorts the stage's spikes by (time, neuron), records them and pushes their deliveries."""
     out_t, out_i, out_sr, out_st, out_sv = out
@@ -687,7 +708,7 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     return q, (out_t, out_i, out_sr, out_st, out_sv)
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def delivery_count(net, srt_i, n_sp):
     """How many synapses the spikes' rows hold: room for all their deliveries."""
     need = 0
@@ -701,7 +722,7 @@ def delivery_count(net, srt_i, n_sp):
     return need
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def sort_spikes(t, i, tmp_t, tmp_i):
     """Sorts spikes by (time, neuron) in place: bottom-up merge sort (the order must not depend
     on the order they were found in)."""
@@ -745,7 +766,7 @@ def sort_spikes(t, i, tmp_t, tmp_i):
             i[x] = src_i[x]
 
 
-@kernel(refcounted=False)
+@kernel(internal=True, refcounted=False, inline="always")
 def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters):
     qf, qi, chunk_next = q
     pop_i = net.pop_i
@@ -753,17 +774,17 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_
     proj_f = net.proj_f
     indptr = net.indptr
     n_out = meta[M_SPIKES]
-    here = k % cfg.n_slots
+    here = k & (cfg.n_slots - 1)
     for x in range(n_sp):
         t_sp = srt_t[x]
         j = srt_i[x]
         pop = net.neuron_pop[j]
         counters[pop, C_SPIKES] += 1
         if pop_i[pop, P_RECORD]:
-            out_t[n_out] = (round(t_sp / cfg.dt) - 1) * cfg.dt if cfg.grid else t_sp   # Brian2's t_{p-1}
+            out_t[n_out] = (round(t_sp / cfg.dt) - 1) * cfg.dt if GRID else t_sp   # Brian2's t_{p-1}
             out_i[n_out] = j
             n_out += 1
-        tick = round(t_sp / cfg.dt) if cfg.grid else 0
+        tick = round(t_sp / cfg.dt) if GRID else 0
         for pp in range(pop_i[pop, P_PROJ_LO], pop_i[pop, P_PROJ_HI]):
             qq = net.pop_proj[pp]
             row = proj_i[qq, J_INDPTR] + j - proj_i[qq, J_SRC_LO]
@@ -775,7 +796,7 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_
             d_c = proj_i[qq, J_D_CONST] != 0
             for s in range(indptr[row], indptr[row + 1]):
                 g = soff + s
-                if cfg.grid:
+                if GRID:
                     steps = int(proj_f[qq, JF_D]) if d_c else net.syn_steps[doff + s]
                     t_arr = (tick + steps) * cfg.dt
                     zero = steps == 0
@@ -787,7 +808,7 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_
                     break  # rows are sorted by delay
                 w = proj_f[qq, JF_W] if w_c else net.syn_weight[woff + s]
                 if zero:
-                    push(qf, qi, chunk_next, meta, slots, here, t_arr, net.syn_target[g], w, port, g)
+                    push(qf, qi, chunk_next, meta, slots, here, t_arr, np.int64(net.syn_target[g]), w, port, g)
                 else:
-                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, net.syn_target[g], w, port, g)
+                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, np.int64(net.syn_target[g]), w, port, g)
     meta[M_SPIKES] = n_out

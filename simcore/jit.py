@@ -11,13 +11,18 @@ from __future__ import annotations
 from numba import njit
 
 
-def kernel(fn=None, *, refcounted=True, **options):
+def kernel(fn=None, *, refcounted=True, internal=False, **options):
     """``refcounted=False`` for kernels that never create arrays: Numba then emits no reference
     counting in them at all; in the per-event path that counting (atomic increments of every
-    array passed) otherwise costs more than the arithmetic."""
+    array passed) otherwise costs more than the arithmetic. ``internal=True`` for kernels only
+    ever called from other kernels: no Python or C wrapper is generated for them (less to
+    compile; calling one from Python fails)."""
     opts = {"cache": True, "error_model": "numpy", **options}
     if not refcounted:
         opts["_nrt"] = False
+    if internal:
+        opts["no_cpython_wrapper"] = True
+        opts["no_cfunc_wrapper"] = True
     if fn is None:
         return lambda f: njit(**opts)(f)
     return njit(**opts)(fn)

@@ -213,6 +213,7 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
     rec_neuron, rec_group, rec_every, rec_var_ptr, rec_vars = _recording(arrays, pop_index, offsets, grid, dt)
 
     n_slots = int(math.ceil((max_delay + horizon) / width)) + 3
+    n_slots = 1 << (n_slots - 1).bit_length()    # a power of two: the ring index is a mask, not a division
     pop_i = np.zeros((P, 7), dtype=np.int64)
     pop_i[:, 0] = offsets[:-1]
     pop_i[:, 1] = model_idx

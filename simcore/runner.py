@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import codegen
-from .layout import Layout, build
+from .layout import GRID, Layout, build
 
 CHUNK_SECONDS = 0.25     # aim for this much wall time per kernel call
 
@@ -40,10 +40,14 @@ class RawRun:
 class Simulation:
     """A network ready to run: ``Simulation(arrays).run()``."""
 
-    def __init__(self, arrays, horizon: float | None = None):
+    def __init__(self, arrays, horizon: float | None = None, all_models: bool = False):
+        """``all_models``: use the engine over every registered model (what ``evsim warmup``
+        compiles) even before it is compiled, instead of one over the network's own models."""
         self.arrays = arrays
-        names = codegen.all_model_names()
-        self.engine = codegen.engine_for(names)
+        grid = arrays.netlist.time.mode == GRID
+        used = {p.model for p in arrays.populations.values()}
+        names = codegen.all_model_names() if all_models else codegen.models_for(used, grid)
+        self.engine = codegen.engine_for(names, grid=grid)
         kw = {} if horizon is None else {"horizon": horizon}
         self.layout = build(arrays, names, **kw)
 
@@ -81,6 +85,7 @@ class Simulation:
         with codegen.compile_lock(eng):
             q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
             q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
+            codegen.mark_ready(lay.model_names, cfg.grid)
         compile_seconds = time.perf_counter() - t_compile
 
         spikes_t, spikes_i, smp_r, smp_t, smp_v = [], [], [], [], []

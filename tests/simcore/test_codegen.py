@@ -1,0 +1,42 @@
+"""Which engine a network gets: its own models on a fresh environment, every model after warmup."""
+from __future__ import annotations
+
+import numpy as np
+
+import netspec
+from simcore import codegen
+from simcore.runner import Simulation
+
+SMALL = """
+time: {duration: 50 ms, mode: exact}
+populations:
+  src: {size: 3, model: spike_times, spikes: [[1 ms, 4 ms], [2 ms], [2.5 ms, 9 ms]]}
+  n: {size: 2, model: lif_exp, params: {e_l: 0 V, v_th: 1 V, v_reset: 0 V, tau_m: 10 ms, tau_exc: 3 ms}}
+projections:
+  - {from: src, to: n, connect: all_to_all, weight: 0.9 V, delay: 1 ms}
+record: {spikes: all, state: {n: {vars: [v], every: 1 ms}}}
+"""
+
+
+def test_models_for_is_the_networks_models_until_the_full_engine_is_ready(tmp_path, monkeypatch):
+    """Before the engine over every model has run in this cache, a network gets one over its own."""
+    monkeypatch.setenv("EVSIM_CACHE_DIR", str(tmp_path))
+    everything = codegen.all_model_names()
+    assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == ("lif_exp", "spike_times")
+    codegen.mark_ready(everything, grid=False)
+    assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == everything
+    assert codegen.models_for({"lif_exp"}, grid=True) == ("lif_exp",)   # per mode
+
+
+def test_an_engine_over_the_networks_own_models_gives_the_same_results(monkeypatch):
+    """The engine over a network's own models and the one over every model agree bit for bit."""
+    arrays = netspec.expand(netspec.loads(SMALL, filename="<small>"))
+    full = Simulation(arrays, all_models=True)
+    monkeypatch.setattr(codegen, "is_ready", lambda names, grid: False)
+    own = Simulation(arrays)
+    assert own.layout.model_names == ("lif_exp", "spike_times") != full.layout.model_names
+    a, b = own.run(), full.run()
+    assert a.spike_times.size > 0
+    np.testing.assert_array_equal(a.spike_times, b.spike_times)
+    np.testing.assert_array_equal(a.spike_ids, b.spike_ids)
+    np.testing.assert_array_equal(a.sample_values, b.sample_values)
