@@ -131,7 +131,8 @@ def main(argv=None):
     ap.add_argument("--theta", type=float, default=0.3)
     ap.add_argument("--blas-threads", type=int, default=None,
                     help="limit the dense implementation's BLAS threads (threadpoolctl; default: BLAS's own, "
-                         "all cores); evsim's engine is single-threaded")
+                         "all cores); evsim's engine splits large batches of dense multiply-adds over "
+                         "NUMBA_NUM_THREADS threads (default: all cores)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
     import tempfile
@@ -154,7 +155,8 @@ def main(argv=None):
         blas = "threadpoolctl not installed"
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
           f"numba {numba.__version__}, BLAS: {blas}, load {os.getloadavg()[0]:.2f}")
-    print(f"dense BLAS threads: {args.blas_threads or 'default (all)'}; evsim: 1 thread")
+    print(f"dense BLAS threads: {args.blas_threads or 'default (all)'}; evsim: {numba.get_num_threads()} "
+          f"Numba thread(s)")
     print(f"network: {args.inputs} inputs -> {args.units} EGRU units, all-to-all input and recurrent (gates), "
           f"{args.steps} steps, batch 1, float64\n")
     rows = []

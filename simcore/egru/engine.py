@@ -35,7 +35,13 @@ from __future__ import annotations
 
 import math
 
+from numba import prange
+
 from ..jit import kernel
+
+#: dense multiply-adds in one batch of events from which the batch is split over threads
+#: (below it, handing the work out costs more than it saves); ``run_steps``' ``par_macs``
+PARALLEL_MACS = 1 << 16
 
 
 @kernel(refcounted=False)
@@ -139,7 +145,9 @@ def _axpy(dst, src, v):
 @kernel(refcounted=False)
 def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_lo, b_post_hi, b_post_pop,
              b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount, offsets, unit_pop, pop_all):
-    """One event (unit j, value v) over one delay's synapses: sparse (CSR) then dense blocks."""
+    """One event (unit j, value v) over one delay's sparse (CSR) synapses; its dense blocks are
+    counted and their target populations marked here, their multiply-adds done per batch of
+    events by :func:`_dense`. Returns those multiply-adds."""
     for s in range(ptr[j], ptr[j + 1]):
         k = post[s]
         _touch(k, t, tmark, tlist, tcount, offsets, unit_pop)
@@ -148,15 +156,55 @@ def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_
     for kp in range(n_pop):
         macs[kp] += cnt[base + kp]
     kpre = unit_pop[j]
+    dense = 0
     for b in range(bptr[kpre], bptr[kpre + 1]):
-        lo = b_post_lo[b]
-        m = b_post_hi[b] - lo
-        o = b_woff[b] + (j - b_pre_lo[b]) * m
-        a = b_gate[b] * n + lo
-        _axpy(acc[a:a + m], bw[o:o + m], v)
+        m = b_post_hi[b] - b_post_lo[b]
         kp = b_post_pop[b]
         pop_all[kp] = t
         macs[kp] += m
+        dense += m
+    return dense
+
+
+@kernel(refcounted=False, inline="always")
+def _dense_part(c, n_chunks, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw, acc,
+                unit_pop):
+    """Part c of n_chunks (a slice of every dense block's targets) of the events' dense blocks."""
+    for e in range(n_ev):
+        j = ids[e]
+        v = vals[e]
+        kpre = unit_pop[j]
+        for b in range(bptr[kpre], bptr[kpre + 1]):
+            m = b_post_hi[b] - b_post_lo[b]
+            x0 = c * m // n_chunks
+            x1 = (c + 1) * m // n_chunks
+            o = b_woff[b] + (j - b_pre_lo[b]) * m + x0
+            a = b_gate[b] * n + b_post_lo[b] + x0
+            _axpy(acc[a:a + x1 - x0], bw[o:o + x1 - x0], v)
+
+
+@kernel(parallel=True)
+def _dense_threads(threads, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw, acc,
+                   unit_pop):
+    for c in prange(threads):
+        _dense_part(c, threads, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw,
+                    acc, unit_pop)
+
+
+@kernel(refcounted=False)
+def _dense(ids, vals, n_ev, dense_macs, par_macs, threads, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff,
+           bw, acc, unit_pop):
+    """The dense-block multiply-adds of events ids[:n_ev] (values vals), acc[gate, target] +=
+    w[sender, target] v. Each element of acc receives the events in their order whatever the
+    number of threads, so the result is the same bit for bit with one thread or many: with
+    ``dense_macs`` >= ``par_macs`` the blocks' targets are split into ``threads`` slices."""
+    if threads > 1 and dense_macs >= par_macs:
+        _dense_threads(threads, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw, acc,
+                       unit_pop)
+    else:
+        one = threads * 0 + 1
+        _dense_part(one * 0, one, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw,
+                    acc, unit_pop)
 
 
 @kernel(refcounted=False)
@@ -170,13 +218,14 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
               ev_id, ev_val, ev_popstart, ev_n,
               out_step, out_id, out_val, out_n,
               ev_count, macs, updates, catchups,
-              rec_units, rec_c, rec_y):
+              rec_units, rec_c, rec_y, zb_id, zb_val, par_macs, threads):
     """Steps t0 .. t1 - 1; returns the step reached (earlier than t1 when the event log is full).
     Synapses: delay 0 (``*0``), delay 1 except r-scaled z (``*1``), r-scaled z (``*g``), each as
     CSR by sender (``cnt``: synapses per sender and target population, for the counters) plus
     dense blocks (``bptr*`` by sender population: fully connected population pairs, weights
     row-major by sender in ``bw``, so an event is one contiguous multiply-add per block).
-    ``acc`` is (3 x N) flat: the gates' input sums of this step."""
+    ``acc`` is (3 x N) flat: the gates' input sums of this step. ``zb_*``: room for one
+    population's r-scaled events; ``par_macs``, ``threads``: see :func:`_dense`."""
     n = c.shape[0]
     n_pop = kinds.shape[0]
     cap = out_step.shape[0]
@@ -199,16 +248,19 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
         whead[t] = -1
         # 2. the previous step's events over delay-1 synapses (r-scaled z inputs wait for phase B),
         #    marking the targets of r-scaled z as touched now
+        dense_macs = 0
         for e in range(ev_n[prv]):
             j = ev_id[prv, e]
-            _deliver(j, ev_val[prv, e], t, n, ptr1, post1, gate1, w1, cnt1, n_pop, bptr1, b_pre_lo, b_post_lo,
-                     b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount, offsets,
-                     unit_pop, pop_all)
+            dense_macs += _deliver(j, ev_val[prv, e], t, n, ptr1, post1, gate1, w1, cnt1, n_pop, bptr1, b_pre_lo,
+                                   b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist,
+                                   tcount, offsets, unit_pop, pop_all)
             if has_zg[j]:
                 for s in range(ptrg[j], ptrg[j + 1]):
                     _touch(postg[s], t, tmark, tlist, tcount, offsets, unit_pop)
                 for b in range(bptrg[unit_pop[j]], bptrg[unit_pop[j] + 1]):
                     pop_all[b_post_pop[b]] = t
+        _dense(ev_id[prv], ev_val[prv], ev_n[prv], dense_macs, par_macs, threads, n, bptr1, b_pre_lo, b_post_lo, b_post_hi,
+               b_gate, b_woff, bw, acc, unit_pop)
         # 3. populations in processing order
         ev_n[cur] = 0
         ic = in_ptr[t]
@@ -225,13 +277,20 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                     ic += 1
             else:
                 # phase B: this population's own previous events, scaled by each sender's r, into z
+                nz = 0
+                dense_macs = 0
                 for e in range(ev_popstart[prv, pos], ev_popstart[prv, pos + 1]):
                     j = ev_id[prv, e]
                     if has_zg[j]:
                         ry = _sig(br[j] + acc[n + j]) * ev_val[prv, e]
-                        _deliver(j, ry, t, n, ptrg, postg, gateg, wg, cntg, n_pop, bptrg, b_pre_lo, b_post_lo,
-                                 b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount,
-                                 offsets, unit_pop, pop_all)
+                        dense_macs += _deliver(j, ry, t, n, ptrg, postg, gateg, wg, cntg, n_pop, bptrg, b_pre_lo,
+                                               b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs,
+                                               tmark, tlist, tcount, offsets, unit_pop, pop_all)
+                        zb_id[nz] = j
+                        zb_val[nz] = ry
+                        nz += 1
+                _dense(zb_id, zb_val, nz, dense_macs, par_macs, threads, n, bptrg, b_pre_lo, b_post_lo, b_post_hi, b_gate,
+                       b_woff, bw, acc, unit_pop)
                 # phase C: every touched unit in full (all of them when a dense block reached the population)
                 # a population reached by a dense block is computed in full, and again in the next
                 # step ("hot"): its units need no crossing prediction (computing a unit in a silent
@@ -277,10 +336,14 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                     if nxt < n_steps:
                         _link(i, nxt, whead, wnext, wprev, wstep)
             # this population's events of this step over delay-0 synapses
-            for e in range(ev_popstart[cur, pos], ev_n[cur]):
-                _deliver(ev_id[cur, e], ev_val[cur, e], t, n, ptr0, post0, gate0, w0, cnt0, n_pop, bptr0, b_pre_lo,
-                         b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount,
-                         offsets, unit_pop, pop_all)
+            first = ev_popstart[cur, pos]
+            dense_macs = 0
+            for e in range(first, ev_n[cur]):
+                dense_macs += _deliver(ev_id[cur, e], ev_val[cur, e], t, n, ptr0, post0, gate0, w0, cnt0, n_pop,
+                                       bptr0, b_pre_lo, b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc,
+                                       macs, tmark, tlist, tcount, offsets, unit_pop, pop_all)
+            _dense(ev_id[cur, first:], ev_val[cur, first:], ev_n[cur] - first, dense_macs, par_macs, threads, n, bptr0,
+                   b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw, acc, unit_pop)
         ev_popstart[cur, n_pop] = ev_n[cur]
         # samples: the state after this step (silent units in closed form, their state untouched)
         for m in range(n_rec):

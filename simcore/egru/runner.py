@@ -20,9 +20,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from .engine import init_wakes, run_steps
+from .engine import PARALLEL_MACS, init_wakes, run_steps
 from .network import EGRU, SEQUENCE, GatedNet, build, silent_constants
 
 #: events the log holds before it is drained (a chunk stops early rather than overflow)
@@ -76,18 +77,20 @@ def _tiny():
     return build(netspec.expand(net))
 
 
-def simulate(gn: GatedNet, record_units=None, progress=None) -> Raw:
+def simulate(gn: GatedNet, record_units=None, progress=None, par_macs: int = PARALLEL_MACS) -> Raw:
     """Runs the network; ``record_units`` (global indices) have c and y kept every step.
     ``progress(step, n_steps, events, wall)`` is called between chunks. Ctrl-C stops the run
-    between chunks and returns what was simulated (``partial``)."""
+    between chunks and returns what was simulated (``partial``). Batches of at least
+    ``par_macs`` dense multiply-adds are split over Numba's threads (NUMBA_NUM_THREADS); the
+    result does not depend on the number of threads."""
     compile_seconds = _compile()
     rec = np.asarray(record_units if record_units is not None else [], dtype=np.int64)
-    raw = _simulate(gn, rec, progress)
+    raw = _simulate(gn, rec, progress, par_macs=par_macs)
     raw.compile_seconds = compile_seconds
     return raw
 
 
-def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
+def _simulate(gn: GatedNet, rec, progress, warm=False, par_macs: int = PARALLEL_MACS) -> Raw:
     n, n_pop, T = gn.n, len(gn.names), gn.n_steps
     us, zs, q = silent_constants(gn)
     bu, br, bz = (np.ascontiguousarray(gn.b[:, g]) for g in range(3))
@@ -143,7 +146,8 @@ def _simulate(gn: GatedNet, rec, progress, warm=False) -> Raw:
             gn.in_ptr, gn.in_id.astype(np.int64), gn.in_val,
             c, tl, yp, acc, tmark, tlist, tcount, pop_all, pop_hot, whead, wnext, wprev, wstep,
             ev_id, ev_val, ev_popstart, ev_n, out_step, out_id, out_val, out_n,
-            ev_count, macs, updates, catchups, rec, rec_c, rec_y)
+            ev_count, macs, updates, catchups, rec, rec_c, rec_y,
+            np.zeros(n, dtype=np.int64), np.zeros(n), par_macs, numba.get_num_threads())
     logs = []
     t = 0
     partial = False

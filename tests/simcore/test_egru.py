@@ -8,6 +8,7 @@ import math
 import os
 import sys
 
+import numba
 import numpy as np
 import pytest
 
@@ -40,10 +41,10 @@ def _spontaneous(gn, ref) -> int:
     return int((fired[:, eg] & ~touched[:, eg]).sum()) if T else 0
 
 
-def _check(seed, n_steps=None):
+def _check(seed, n_steps=None, par_macs=runner.PARALLEL_MACS):
     gn = network.build(netspec.expand(random_netlist(seed, n_steps)))
     ref = reference.run(gn)
-    raw = runner.simulate(gn, np.arange(gn.n))
+    raw = runner.simulate(gn, np.arange(gn.n), par_macs=par_macs)
     eg = _egru_units(gn)
     np.testing.assert_allclose(raw.rec_c[:, eg], ref.c[:, eg], rtol=0, atol=TOL)
     np.testing.assert_allclose(raw.rec_y[:, eg], ref.y[:, eg], rtol=0, atol=TOL)
@@ -61,6 +62,35 @@ def _check(seed, n_steps=None):
 def test_engine_equals_dense_reference(seed):
     """c and events of every EGRU unit in every step equal the dense reference to 1e-10 (random networks)."""
     _check(seed)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_engine_with_dense_blocks_split_over_threads_equals_dense_reference(seed):
+    """The same with every batch of dense multiply-adds split over Numba's threads."""
+    _check(seed, par_macs=0)
+
+
+def test_dense_blocks_split_over_threads_give_the_same_run_whatever_the_thread_count():
+    """One thread or two: bit-identical c, outputs and events (each sum keeps its event order)."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("Numba has a single thread here")
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            for seed in range(6):
+                gn = network.build(netspec.expand(random_netlist(seed)))
+                runs.append(runner.simulate(gn, np.arange(gn.n), par_macs=0))
+    finally:
+        numba.set_num_threads(before)
+    assert sum("all_to_all" in random_netlist_text(seed) for seed in range(6)) >= 3   # dense blocks
+    for a, b in zip(runs[:6], runs[6:]):
+        np.testing.assert_array_equal(a.rec_c, b.rec_c)
+        np.testing.assert_array_equal(a.rec_y, b.rec_y)
+        np.testing.assert_array_equal(a.ev_step, b.ev_step)
+        np.testing.assert_array_equal(a.ev_id, b.ev_id)
+        np.testing.assert_array_equal(a.ev_val, b.ev_val)
 
 
 @pytest.mark.slow
