@@ -20,23 +20,26 @@ def run(W, ev, acc):
                 for x in range(d.shape[0]):
                     d[x]+=s[x]*0.5
     return acc
+def median_seconds(fn, runs=5):
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
 acc=np.zeros((3,N)); run(W, ev[:2], acc)
-ts=[]
-for _ in range(5):
-    t0=time.perf_counter(); run(W, ev, acc); ts.append(time.perf_counter()-t0)
-print(f"numba column AXPY: {np.median(ts)*1e3:.1f} ms for {3*N*E*T:.3g} MACs = {np.median(ts)/(3*N*E*T)*1e9:.3f} ns/MAC")
+m = median_seconds(lambda: run(W, ev, acc))
+print(f"numba column AXPY: {m*1e3:.1f} ms for {3*N*E*T:.3g} MACs = {m/(3*N*E*T)*1e9:.3f} ns/MAC")
 Wd=W.transpose(0,2,1).reshape(3*N,N).copy(); y=rng.normal(size=N)
-ts=[]
-for _ in range(5):
-    t0=time.perf_counter()
+
+
+def gemv_steps():
     for t in range(T): Wd@y
-    ts.append(time.perf_counter()-t0)
-print(f"BLAS gemv (3N x N), default threads: {np.median(ts)*1e3:.1f} ms = {np.median(ts)/(3*N*N*T)*1e9:.3f} ns/MAC")
+
+
+m = median_seconds(gemv_steps)
+print(f"BLAS gemv (3N x N), default threads: {m*1e3:.1f} ms = {m/(3*N*N*T)*1e9:.3f} ns/MAC")
 from threadpoolctl import threadpool_limits
 with threadpool_limits(1, "blas"):
-    ts=[]
-    for _ in range(5):
-        t0=time.perf_counter()
-        for t in range(T): Wd@y
-        ts.append(time.perf_counter()-t0)
-print(f"BLAS gemv (3N x N), 1 thread: {np.median(ts)*1e3:.1f} ms = {np.median(ts)/(3*N*N*T)*1e9:.3f} ns/MAC")
+    m = median_seconds(gemv_steps)
+print(f"BLAS gemv (3N x N), 1 thread: {m*1e3:.1f} ms = {m/(3*N*N*T)*1e9:.3f} ns/MAC")
