@@ -42,6 +42,9 @@ from ..jit import kernel
 #: dense multiply-adds in one batch of events from which the batch is split over threads
 #: (below it, handing the work out costs more than it saves); ``run_steps``' ``par_macs``
 PARALLEL_MACS = 1 << 16
+#: a unit's update (an exp, a tanh) costs about as much as this many multiply-adds (25 ns
+#: against 0.2-0.4 ns, measured): a step's units are split over threads from PARALLEL_MACS / UNIT_MACS
+UNIT_MACS = 64
 
 
 @kernel(refcounted=False)
@@ -166,21 +169,54 @@ def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_
     return dense
 
 
+@kernel(refcounted=False)
+def _axpy4(dst, s0, s1, s2, s3, v0, v1, v2, v3):
+    """dst += s0 v0; dst += s1 v1; ... in that order for each element (the same sums, bit for
+    bit, as four :func:`_axpy` calls), with dst loaded and stored once instead of four times."""
+    for x in range(dst.shape[0]):
+        a = dst[x]
+        a += s0[x] * v0
+        a += s1[x] * v1
+        a += s2[x] * v2
+        a += s3[x] * v3
+        dst[x] = a
+
+
 @kernel(refcounted=False, inline="always")
 def _dense_part(c, n_chunks, ids, vals, n_ev, n, bptr, b_pre_lo, b_post_lo, b_post_hi, b_gate, b_woff, bw, acc,
                 unit_pop):
-    """Part c of n_chunks (a slice of every dense block's targets) of the events' dense blocks."""
-    for e in range(n_ev):
-        j = ids[e]
-        v = vals[e]
-        kpre = unit_pop[j]
+    """Part c of n_chunks (a slice of every dense block's targets) of the events' dense blocks.
+    Consecutive events of one sender population go through each of its blocks four at a time
+    (the blocks of one population feed distinct sums, so every sum still receives the events in
+    their order)."""
+    e = 0
+    while e < n_ev:
+        kpre = unit_pop[ids[e]]
+        e_end = e + 1
+        while e_end < n_ev and unit_pop[ids[e_end]] == kpre:
+            e_end += 1
         for b in range(bptr[kpre], bptr[kpre + 1]):
             m = b_post_hi[b] - b_post_lo[b]
             x0 = c * m // n_chunks
             x1 = (c + 1) * m // n_chunks
-            o = b_woff[b] + (j - b_pre_lo[b]) * m + x0
+            w = x1 - x0
             a = b_gate[b] * n + b_post_lo[b] + x0
-            _axpy(acc[a:a + x1 - x0], bw[o:o + x1 - x0], v)
+            dst = acc[a:a + w]
+            row = b_woff[b] + x0 - b_pre_lo[b] * m         # + j m: sender j's slice of the block
+            f = e
+            while f + 4 <= e_end:
+                o0 = row + ids[f] * m
+                o1 = row + ids[f + 1] * m
+                o2 = row + ids[f + 2] * m
+                o3 = row + ids[f + 3] * m
+                _axpy4(dst, bw[o0:o0 + w], bw[o1:o1 + w], bw[o2:o2 + w], bw[o3:o3 + w],
+                       vals[f], vals[f + 1], vals[f + 2], vals[f + 3])
+                f += 4
+            while f < e_end:
+                o0 = row + ids[f] * m
+                _axpy(dst, bw[o0:o0 + w], vals[f])
+                f += 1
+        e = e_end
 
 
 @kernel(parallel=True)
@@ -207,6 +243,17 @@ def _dense(ids, vals, n_ev, dense_macs, par_macs, threads, n, bptr, b_pre_lo, b_
                     acc, unit_pop)
 
 
+@kernel(parallel=True)
+def _gates_threads(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z):
+    """u and z of the n_do units phase C computes (all of lo.. when ``every``, else tlist[lo..]),
+    split over threads: each value is the same bit for bit as computed in the step loop."""
+    for c in prange(threads):
+        for idx in range(c * n_do // threads, (c + 1) * n_do // threads):
+            i = lo + idx if every else tlist[lo + idx]
+            gate_u[i] = _sig(bu[i] + acc[i])
+            gate_z[i] = math.tanh(bz[i] + acc[2 * n + i])
+
+
 @kernel(refcounted=False)
 def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
               bu, br, bz, theta, mode, zs, q,
@@ -218,14 +265,16 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
               ev_id, ev_val, ev_popstart, ev_n,
               out_step, out_id, out_val, out_n,
               ev_count, macs, updates, catchups,
-              rec_units, rec_c, rec_y, zb_id, zb_val, par_macs, threads):
+              rec_units, rec_c, rec_y, zb_id, zb_val, gate_u, gate_z, par_macs, threads):
     """Steps t0 .. t1 - 1; returns the step reached (earlier than t1 when the event log is full).
     Synapses: delay 0 (``*0``), delay 1 except r-scaled z (``*1``), r-scaled z (``*g``), each as
     CSR by sender (``cnt``: synapses per sender and target population, for the counters) plus
     dense blocks (``bptr*`` by sender population: fully connected population pairs, weights
     row-major by sender in ``bw``, so an event is one contiguous multiply-add per block).
     ``acc`` is (3 x N) flat: the gates' input sums of this step. ``zb_*``: room for one
-    population's r-scaled events; ``par_macs``, ``threads``: see :func:`_dense`."""
+    population's r-scaled events; ``gate_u``, ``gate_z`` (N): room for the units' u and z when
+    a step's units are computed on ``threads`` threads (from ``par_macs`` / UNIT_MACS units);
+    ``par_macs``, ``threads``: see :func:`_dense`."""
     n = c.shape[0]
     n_pop = kinds.shape[0]
     cap = out_step.shape[0]
@@ -300,6 +349,9 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                 if reached:
                     pop_hot[kp] = t
                 n_do = hi - lo if every else tcount[kp]
+                split = threads > 1 and n_do * UNIT_MACS >= par_macs
+                if split:
+                    _gates_threads(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z)
                 for idx in range(n_do):
                     i = lo + idx if every else tlist[lo + idx]
                     last = tl[i]
@@ -307,8 +359,12 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                     if last < t - 1:
                         ci = zs[i] + math.pow(q[i], t - 1 - last) * (ci - zs[i])
                         catchups[kp] += 1
-                    u = _sig(bu[i] + acc[i])
-                    z = math.tanh(bz[i] + acc[2 * n + i])
+                    if split:
+                        u = gate_u[i]
+                        z = gate_z[i]
+                    else:
+                        u = _sig(bu[i] + acc[i])
+                        z = math.tanh(bz[i] + acc[2 * n + i])
                     acc[i] = 0.0
                     acc[n + i] = 0.0
                     acc[2 * n + i] = 0.0

@@ -147,7 +147,7 @@ def _simulate(gn: GatedNet, rec, progress, warm=False, par_macs: int = PARALLEL_
             c, tl, yp, acc, tmark, tlist, tcount, pop_all, pop_hot, whead, wnext, wprev, wstep,
             ev_id, ev_val, ev_popstart, ev_n, out_step, out_id, out_val, out_n,
             ev_count, macs, updates, catchups, rec, rec_c, rec_y,
-            np.zeros(n, dtype=np.int64), np.zeros(n), par_macs, numba.get_num_threads())
+            np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n), np.zeros(n), par_macs, numba.get_num_threads())
     logs = []
     t = 0
     partial = False
@@ -201,16 +201,20 @@ def synapse_arrays(gn: GatedNet) -> tuple:
         if pre.size:
             key = (up[pre] * n_pop + up[post]) * 3 + gate
             order = np.argsort(key, kind="stable")
-            uk, start, cnt = np.unique(key[order], return_index=True, return_counts=True)
-            for k, st, ct in zip(uk, start, cnt):
-                g = int(k % 3)
-                kpre, kpost = divmod(int(k // 3), n_pop)
+            sorted_key = key[order]
+            start = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+            stop = np.r_[start[1:], sorted_key.size]
+            for st, sp in zip(start, stop):
+                ct = sp - st
+                k = int(sorted_key[st])
+                g = k % 3
+                kpre, kpost = divmod(k // 3, n_pop)
                 if ct != sizes[kpre] * sizes[kpost]:
                     continue
-                idx = order[st:st + ct]
+                idx = order[st:sp]
                 a = pre[idx] - gn.offsets[kpre]
                 b = post[idx] - gn.offsets[kpost]
-                if np.unique(a * sizes[kpost] + b).size != ct:
+                if np.bincount(a * sizes[kpost] + b, minlength=ct).max() != 1:
                     continue                      # repeated pairs: not a plain dense block
                 m = np.zeros((sizes[kpre], sizes[kpost]))
                 m[a, b] = w[idx]

@@ -93,6 +93,31 @@ def test_dense_blocks_split_over_threads_give_the_same_run_whatever_the_thread_c
         np.testing.assert_array_equal(a.ev_val, b.ev_val)
 
 
+def test_complete_pairs_become_a_dense_block_and_repeated_pairs_stay_sparse():
+    """A projection with every (sender, target) pair once is a dense block, one as large with a
+    repeated pair stays CSR; both runs equal the dense reference."""
+    rows = "[" + ", ".join("[0.9, -0.4]" if t % 7 == 0 else "[0.0, 0.0]" for t in range(30)) + "]"
+    text = ("name: blocks\nseed: 3\ntime: {steps: 30}\npopulations:\n"
+            f"  x: {{size: 2, model: sequence, sequence: {{rows: {rows}}}}}\n"
+            "  h: {size: 2, model: egru, params: {b_u: -1, b_r: 0, b_z: 0.2, theta: 0.1}}\n"
+            "projections:\n"
+            "  - {name: inp, from: x, to: h, connect: {pairs: [[1, 0], [0, 1], [1, 1], [0, 0]]}, port: z, "
+            "weight: {values: [0.5, -0.3, 0.8, 1.1]}, delay: 0 s}\n"
+            "  - {name: rec, from: h, to: h, connect: {pairs: [[0, 0], [0, 0], [1, 1], [1, 0]]}, port: u, "
+            "weight: {values: [0.4, 0.2, -0.6, 0.7]}, delay: 1 s}\n")
+    gn = network.build(netspec.expand(netspec.loads(text)))
+    sy = runner.synapse_arrays(gn)
+    ptr1, bw = sy[5], sy[-1]
+    assert bw.size == 4                      # inp: one 2 x 2 block (gate z)
+    assert ptr1[-1] == 4                     # rec: four CSR synapses
+    ref = reference.run(gn)
+    raw = runner.simulate(gn, np.arange(gn.n))
+    eg = _egru_units(gn)
+    assert np.count_nonzero(ref.y[:, eg]) > 0
+    np.testing.assert_allclose(raw.rec_c[:, eg], ref.c[:, eg], rtol=0, atol=TOL)
+    np.testing.assert_allclose(raw.rec_y[:, eg], ref.y[:, eg], rtol=0, atol=TOL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("block", range(8))
 def test_engine_equals_dense_reference_many(block):
