@@ -66,20 +66,22 @@ def run(args) -> int:
 
 
 class ProgressBar:
-    """A tqdm bar over simulated time with events per second; shown only for runs that take
-    longer than a couple of seconds."""
+    """A tqdm bar over simulated time with synaptic events per second (synaptic operations, the
+    multiply-adds done, for event-gated units: their engine counts those); shown only for runs
+    that take longer than a couple of seconds."""
 
     def __init__(self, duration: float, step: float | None = None):
         from tqdm import tqdm
 
         # steps mode (event-gated units): counted in steps of `step`, else in ms of simulated time
         self.scale, unit = (1.0 / step, "steps") if step else (1e3, "ms")
+        self.rate_unit = "syn. ops/s" if step else "events/s"
         self.bar = tqdm(total=round(duration * self.scale, 6), unit=unit, unit_scale=False, delay=2.0, leave=False,
                         file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} " + unit + " simulated "
                                                     "[{elapsed}<{remaining}{postfix}]")
 
     def __call__(self, t, t_end, events, wall):
-        self.bar.set_postfix_str(f"{events / wall:.3g} events/s" if wall > 0 else "", refresh=False)
+        self.bar.set_postfix_str(f"{events / wall:.3g} {self.rate_unit}" if wall > 0 else "", refresh=False)
         self.bar.update(round(t * self.scale, 6) - self.bar.n)   # update() honours the start delay
 
     def close(self):

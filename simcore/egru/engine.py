@@ -38,18 +38,15 @@ import math
 from numba import prange
 
 from ..jit import kernel
+from . import gate_math
 
 #: dense multiply-adds in one batch of events from which the batch is split over threads
 #: (below it, handing the work out costs more than it saves); ``run_steps``' ``par_macs``
 PARALLEL_MACS = 1 << 16
-#: a unit's update (an exp, a tanh) costs about as much as this many multiply-adds (25 ns
-#: against 0.2-0.4 ns, measured): a step's units are split over threads from PARALLEL_MACS / UNIT_MACS
+#: a step's u and z gates are split over threads from PARALLEL_MACS / UNIT_MACS (1024) units on:
+#: measured on bench_egru (1024 units, 90 % silent, 2 threads), 73 ms split against 86 ms not
+#: (a unit's gates take about 10 ns vectorised, 40 multiply-adds' worth)
 UNIT_MACS = 64
-
-
-@kernel(refcounted=False)
-def _sig(x):
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 @kernel(refcounted=False)
@@ -145,12 +142,14 @@ def _axpy(dst, src, v):
         dst[x] += src[x] * v
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_lo, b_post_hi, b_post_pop,
              b_gate, b_woff, bw, acc, macs, tmark, tlist, tcount, offsets, unit_pop, pop_all):
     """One event (unit j, value v) over one delay's sparse (CSR) synapses; its dense blocks are
     counted and their target populations marked here, their multiply-adds done per batch of
-    events by :func:`_dense`. Returns those multiply-adds."""
+    events by :func:`_dense`. Returns those multiply-adds. Inlined: a call passes each of its
+    twenty arrays as nine words, which per event cost more than the work (bench_egru, 90 %
+    silent, 2 threads: the three phases that call it per event took 29 of 111 ms, 10 inlined)."""
     for s in range(ptr[j], ptr[j + 1]):
         k = post[s]
         _touch(k, t, tmark, tlist, tcount, offsets, unit_pop)
@@ -169,7 +168,7 @@ def _deliver(j, v, t, n, ptr, post, gate, w, cnt, n_pop, bptr, b_pre_lo, b_post_
     return dense
 
 
-@kernel(refcounted=False)
+@kernel(refcounted=False, inline="always")
 def _axpy4(dst, s0, s1, s2, s3, v0, v1, v2, v3):
     """dst += s0 v0; dst += s1 v1; ... in that order for each element (the same sums, bit for
     bit, as four :func:`_axpy` calls), with dst loaded and stored once instead of four times."""
@@ -243,15 +242,37 @@ def _dense(ids, vals, n_ev, dense_macs, par_macs, threads, n, bptr, b_pre_lo, b_
                     acc, unit_pop)
 
 
+@kernel(refcounted=False, inline="always")
+def _gates_part(c, n_chunks, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z):
+    """Part c of n_chunks of the u and z gates of the n_do units phase C computes (all of lo..
+    when ``every``: a loop over consecutive units, which vectorises; else tlist[lo..])."""
+    a = c * n_do // n_chunks
+    b = (c + 1) * n_do // n_chunks
+    if every:
+        for i in range(lo + a, lo + b):
+            gate_u[i] = gate_math.sigmoid(bu[i] + acc[i])
+            gate_z[i] = gate_math.tanh(bz[i] + acc[2 * n + i])
+    else:
+        for idx in range(a, b):
+            i = tlist[lo + idx]
+            gate_u[i] = gate_math.sigmoid(bu[i] + acc[i])
+            gate_z[i] = gate_math.tanh(bz[i] + acc[2 * n + i])
+
+
 @kernel(parallel=True)
 def _gates_threads(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z):
-    """u and z of the n_do units phase C computes (all of lo.. when ``every``, else tlist[lo..]),
-    split over threads: each value is the same bit for bit as computed in the step loop."""
     for c in prange(threads):
-        for idx in range(c * n_do // threads, (c + 1) * n_do // threads):
-            i = lo + idx if every else tlist[lo + idx]
-            gate_u[i] = _sig(bu[i] + acc[i])
-            gate_z[i] = math.tanh(bz[i] + acc[2 * n + i])
+        _gates_part(c, threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z)
+
+
+@kernel(refcounted=False)
+def _gates(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z):
+    """u and z of the units phase C computes into gate_u, gate_z, split over ``threads``
+    threads when there is more than one (each value is the same bit for bit either way)."""
+    if threads > 1:
+        _gates_threads(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z)
+    else:
+        _gates_part(threads * 0, 1, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z)
 
 
 @kernel(refcounted=False)
@@ -272,9 +293,9 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
     dense blocks (``bptr*`` by sender population: fully connected population pairs, weights
     row-major by sender in ``bw``, so an event is one contiguous multiply-add per block).
     ``acc`` is (3 x N) flat: the gates' input sums of this step. ``zb_*``: room for one
-    population's r-scaled events; ``gate_u``, ``gate_z`` (N): room for the units' u and z when
-    a step's units are computed on ``threads`` threads (from ``par_macs`` / UNIT_MACS units);
-    ``par_macs``, ``threads``: see :func:`_dense`."""
+    population's r-scaled events; ``gate_u``, ``gate_z`` (N): the u and z gates of a step's
+    computed units, computed before the units' serial update (on ``threads`` threads from
+    ``par_macs`` / UNIT_MACS units); ``par_macs``, ``threads``: see :func:`_dense`."""
     n = c.shape[0]
     n_pop = kinds.shape[0]
     cap = out_step.shape[0]
@@ -331,7 +352,7 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                 for e in range(ev_popstart[prv, pos], ev_popstart[prv, pos + 1]):
                     j = ev_id[prv, e]
                     if has_zg[j]:
-                        ry = _sig(br[j] + acc[n + j]) * ev_val[prv, e]
+                        ry = gate_math.sigmoid(br[j] + acc[n + j]) * ev_val[prv, e]
                         dense_macs += _deliver(j, ry, t, n, ptrg, postg, gateg, wg, cntg, n_pop, bptrg, b_pre_lo,
                                                b_post_lo, b_post_hi, b_post_pop, b_gate, b_woff, bw, acc, macs,
                                                tmark, tlist, tcount, offsets, unit_pop, pop_all)
@@ -349,9 +370,8 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                 if reached:
                     pop_hot[kp] = t
                 n_do = hi - lo if every else tcount[kp]
-                split = threads > 1 and n_do * UNIT_MACS >= par_macs
-                if split:
-                    _gates_threads(threads, every, lo, tlist, n_do, n, bu, bz, acc, gate_u, gate_z)
+                _gates(threads if n_do * UNIT_MACS >= par_macs else 1, every, lo, tlist, n_do, n, bu, bz, acc,
+                       gate_u, gate_z)
                 for idx in range(n_do):
                     i = lo + idx if every else tlist[lo + idx]
                     last = tl[i]
@@ -359,12 +379,8 @@ def run_steps(t0, t1, n_steps, kinds, offsets, order, unit_pop,
                     if last < t - 1:
                         ci = zs[i] + math.pow(q[i], t - 1 - last) * (ci - zs[i])
                         catchups[kp] += 1
-                    if split:
-                        u = gate_u[i]
-                        z = gate_z[i]
-                    else:
-                        u = _sig(bu[i] + acc[i])
-                        z = math.tanh(bz[i] + acc[2 * n + i])
+                    u = gate_u[i]
+                    z = gate_z[i]
                     acc[i] = 0.0
                     acc[n + i] = 0.0
                     acc[2 * n + i] = 0.0
