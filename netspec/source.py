@@ -88,6 +88,44 @@ def parse(text: str, filename: str) -> Located:
     return doc
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _MergeError(ValueError):
+    def __init__(self, message, mark):
+        super().__init__(message)
+        self.mark = mark
+
+
+def _merge_pairs(node):
+    """A mapping node's pairs as (merged, own), its ``<<`` merge keys resolved by the YAML merge
+    key spec: the mapping's own keys win over merged ones, and in ``<<: [a, b]`` a wins over b;
+    ``merged`` holds each key once. (Done here rather than by PyYAML's flatten_mapping, whose
+    order of precedence changed between PyYAML 6.0.3 and 6.0.4.) Anchored nodes are not modified."""
+    merged, own, seen = [], [], set()
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE_TAG:
+            own.append((key_node, value_node))
+            continue
+        if isinstance(value_node, yaml.MappingNode):
+            sources = [value_node]
+        elif isinstance(value_node, yaml.SequenceNode):
+            sources = value_node.value
+        else:
+            raise _MergeError(f"expected a mapping or list of mappings for merging, but found {value_node.id}",
+                              value_node.start_mark)
+        for sub in sources:
+            if not isinstance(sub, yaml.MappingNode):
+                raise _MergeError(f"expected a mapping for merging, but found {sub.id}", sub.start_mark)
+            sub_merged, sub_own = _merge_pairs(sub)
+            for pair in sub_own + sub_merged:   # within sub, its own keys win too
+                ident = (pair[0].tag, pair[0].value) if isinstance(pair[0], yaml.ScalarNode) else id(pair[0])
+                if ident not in seen:
+                    seen.add(ident)
+                    merged.append(pair)
+    return merged, own
+
+
 def _position(filename: str, text: str, index: int) -> Location:
     """The line and column of character ``index`` of ``text``."""
     before = text[:index]
@@ -120,17 +158,16 @@ def _convert(node, path, filename, doc, problems, counter, loader):
             problems.append(Problem(loc, f"unsupported YAML tag (expected plain YAML data, got tag {node.tag!r})"))
         return None
     if isinstance(node, yaml.MappingNode):
-        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         try:
-            loader.flatten_mapping(node)  # YAML merge keys (<<): merged pairs first, then the mapping's own
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problems.append(Problem(_mark(filename, mark) if mark else loc, f"YAML merge key error: {exc.problem}"))
+            merged, own = _merge_pairs(node)
+        except _MergeError as exc:
+            problems.append(Problem(_mark(filename, exc.mark), f"YAML merge key error: {exc}"))
             return None
-        n_merged = len(node.value) - own
+        pairs = merged + own
+        n_merged = len(merged)
         out = {}
         merged_keys = set()  # keys that came from a << merge: a later merge or the mapping's own key wins
-        for index, (key_node, value_node) in enumerate(node.value):
+        for index, (key_node, value_node) in enumerate(pairs):
             key_loc = _mark(filename, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):
                 problems.append(Problem(key_loc, "mapping key must be a plain name (got a mapping or list)"))

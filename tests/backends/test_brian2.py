@@ -175,18 +175,23 @@ def test_threshold_test_is_strict(write_netlist):
 def test_lif_propagator_rounding_differs_from_v_inf_form_on_numpy_target(write_netlist):
     """Observed: with per-neuron parameters, Brian2's exact lif step is the expanded
     (e_l + i_bias) + v e + (-e_l - i_bias) e, not v_inf + (v - v_inf) e. On the numpy target a
-    neuron at v = e_l = v_th = -55 mV moves to -0.05499999999999999 and fires at point 1
-    (recorded 0 ms); v_inf + (v - v_inf) e stays at -0.055 and never fires. Grid-mode agreement
-    is therefore up to such last-bit effects. (e_l differs between the two neurons so that the
-    backend declares it per neuron; shared constants give Brian2 other expressions.)"""
-    e = math.exp(-DT / 10e-3)
-    assert ((-0.055 + -0.055 * e) + 0.055 * e) > -0.055
-    assert -0.055 + (-0.055 + 0.055) * e == -0.055
-    path = write_netlist("""\
+    neuron at rest with v = e_l = v_th moves one ulp above it where that expanded sum rounds up,
+    and fires at point 1 (recorded 0 ms); v_inf + (v - v_inf) e stays at e_l and never fires.
+    Grid-mode agreement is therefore up to such last-bit effects. Which e_l round up depends on
+    NumPy's exp (numpy 2.5 changed exp(-0.01) by one ulp), so the resting value is chosen here with
+    NumPy's exp, as Brian2 evaluates it. (e_l differs between the two neurons so that the backend
+    declares it per neuron; shared constants give Brian2 other expressions.)"""
+    e = np.exp(np.array([-DT / 10e-3]))[0]
+    rounds_up = [el for el in (round(-0.070 + 0.0005 * x, 4) for x in range(61))
+                 if (el + el * e) + -el * e > el and el + (el - el) * e == el]
+    assert rounds_up, "no resting value whose expanded step rounds up"
+    el = rounds_up[0]
+    path = write_netlist(f"""\
         name: rounding
-        time: {duration: 2 ms, mode: grid, dt: 0.1 ms}
+        time: {{duration: 2 ms, mode: grid, dt: 0.1 ms}}
         populations:
-          n: {size: 2, model: lif, params: {e_l: {values: [-55 mV, -60 mV]}}, init: {v: {values: [-55 mV, -60 mV]}}}
+          n: {{size: 2, model: lif, params: {{v_th: {el!r}, v_reset: {el - 0.01!r}, e_l: {{values: [{el!r}, {el - 0.005!r}]}}}},
+              init: {{v: {{values: [{el!r}, {el - 0.005!r}]}}}}}}
         """)
     r = run(path)
     assert r.spikes["n"][0].tolist() == [0.0] and r.spikes["n"][1].tolist() == [0]

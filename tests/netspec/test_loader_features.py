@@ -221,15 +221,18 @@ def test_python_object_tag_constructs_nothing(tmp_path):
 
 
 def test_anchors_aliases_and_merge_keys_work():
-    """Plain YAML conveniences work: anchors, aliases, << merge keys (the mapping's own keys win, no duplicate)."""
+    """Plain YAML conveniences work: anchors, aliases, << merge keys as the YAML spec orders them (own keys, then
+    earlier merged mappings win; no duplicate), whatever the PyYAML version."""
     net = netspec.loads(textwrap.dedent("""\
         time: {duration: 1 s}
         populations:
           exc: &base {size: 4, model: lif, params: {tau_m: 20 ms}}
           inh: {<<: *base, size: 2}
           mix: {<<: [{size: 7, model: lif}, *base], params: {tau_m: 5 ms}}
+          nested: {<<: [{<<: *base, size: 3}, {size: 9, params: {tau_m: 1 ms}}]}
         """))
     pops = net.populations
+    assert (pops["nested"].size, pops["nested"].params["tau_m"].value) == (3, 0.02)  # a merged mapping's own key wins
     assert (pops["inh"].size, pops["inh"].params["tau_m"].value) == (2, 0.02)
     assert (pops["mix"].size, pops["mix"].params["tau_m"].value) == (7, 0.005)  # the first merged mapping wins
     assert load_error("""\
