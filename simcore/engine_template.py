@@ -393,6 +393,9 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     pv = net.params[net.prow[j]:net.prow[j] + 1]
     i0 = j * 0
     jumps = net.model_jumps[mid]
+    # exact mode keeps the pending wake when nothing could have brought a crossing earlier
+    keep = not GRID and net.model_lowered[mid]
+    n_spikes = meta[M_STAGE]
     rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
     x = 0
     changed = False
@@ -400,6 +403,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     pend_r = x - 1        # -1, as a variable: a literal would compile take_sample a second time
     while True:
         while x < n_ent and qi[order[x], QKIND] == KIND_WAKE:
+            keep = False   # the pending wake is this one (group_stage dropped stale ones)
             x += 1
         if x < n_ent and qi[order[x], QKIND] == KIND_SAMPLE:
             e = order[x]
@@ -438,6 +442,8 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == t_x:
             f = order[x]
             m_apply(mid, sv, pv, i0, qi[f, QKIND], qf[f, QW], refractory)
+            if qf[f, QW] > 0.0:
+                keep = False
             counters[pop, C_DELIVERIES] += 1
             x += 1
         changed = True
@@ -448,6 +454,11 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             if eval_g(n, rate, a, b, 0.0) >= 0.0:
                 emit(spk_t, spk_i, meta, t_in, j)
                 reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
+    if keep and meta[M_STAGE] == n_spikes and nf[j, SAFE] > bucket_start(cfg, k + 1):
+        # not woken, only inputs of weight <= 0 (or samples), no spike, and the pending wake (at
+        # SAFE) lies beyond this bucket: it stays valid, since those inputs only delay crossings
+        return n_s, n_v
+    ni[j, VERSION] += 1
     t_w = predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     if t_w < cfg.t_end:
         schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
@@ -650,13 +661,13 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                 order[z + 1] = order[z]
                 z -= 1
             order[z + 1] = y
-        ni[j, VERSION] += 1
         counters[pop, C_UPDATES] += 1
         mid = net.pop_i[pop, P_MODEL]
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
         if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
+            ni[j, VERSION] += 1
             # sources only sample their state (their spikes do not depend on it)
             for x in range(m):
                 f = order[x]

@@ -53,6 +53,7 @@ class Net(NamedTuple):
     params: np.ndarray          # float64 (rows, PC): per population if uniform, else per neuron
     prow: np.ndarray            # int64 (N): each neuron's row in params
     model_jumps: np.ndarray     # bool (M): inputs make the threshold function jump
+    model_lowered: np.ndarray   # bool (M): an input of weight <= 0 never brings a crossing earlier
     pop_proj: np.ndarray        # int64: projections leaving each population
     proj_i: np.ndarray          # int64 (Q, 8): port, row-0 source, indptr offset, synapse offset,
                                 #   weight constant?, delay constant?, weight offset, delay offset
@@ -231,6 +232,8 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
         pop_key=np.array([population_key(net_spec.seed, p.name) for p in pops], dtype=np.uint64),
         neuron_pop=neuron_pop, params=params, prow=prow,
         model_jumps=np.array([bool(getattr(model_module(m), "JUMPS_ON_INPUT", False)) for m in model_names]),
+        model_lowered=np.array([bool(getattr(model_module(m), "LOWERED_BY_NEGATIVE_INPUT", False))
+                                for m in model_names]),
         pop_proj=pop_proj, proj_i=np.ascontiguousarray(proj_i), proj_f=np.ascontiguousarray(proj_f),
         indptr=cat(indptrs, np.int64), syn_target=cat(targets, np.int32),
         syn_weight=cat(weights, w_dtype), syn_delay=cat(delays, np.float64), syn_steps=cat(steps, np.int32),

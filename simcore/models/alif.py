@@ -77,6 +77,8 @@ def reset(s, p, i):
 
 JUMPS_ON_INPUT = False
 
+LOWERED_BY_NEGATIVE_INPUT = True   # w <= 0 lowers v's whole future course (see lif_exp)
+
 BRIAN2 = {
     **base.BRIAN2,
     "equations": base.BRIAN2["equations"] + "da/dt = -a / tau_a : volt\n",

@@ -68,6 +68,8 @@ def reset(s, p, i):
 
 JUMPS_ON_INPUT = True
 
+LOWERED_BY_NEGATIVE_INPUT = True   # w <= 0 lowers v's whole future course (see lif_exp)
+
 BRIAN2 = {
     "equations": "dv/dt = i_bias / tau_m : volt (unless refractory)\n",
     "threshold": "v > v_th",

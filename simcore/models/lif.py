@@ -80,6 +80,8 @@ def reset(s, p, i):
 #: an input makes v jump: in exact mode the threshold is tested right after it
 JUMPS_ON_INPUT = True
 
+LOWERED_BY_NEGATIVE_INPUT = True   # w <= 0 lowers v's whole future course (see lif_exp)
+
 BRIAN2 = {
     "equations": "dv/dt = (e_l - v + i_bias) / tau_m : volt (unless refractory)\n",
     "threshold": "v > v_th",

@@ -180,6 +180,10 @@ def reset(s, p, i):
 #: inputs change currents, not v: no threshold test right after an input
 JUMPS_ON_INPUT = False
 
+#: an input of weight w <= 0 adds w times a non-negative kernel to v's whole future course, so it
+#: never brings a threshold crossing earlier: the engine keeps its prediction after such inputs
+LOWERED_BY_NEGATIVE_INPUT = True
+
 BRIAN2 = {
     "equations": """
 dv/dt = (e_l - v + i_exc + i_inh + i_bias) / tau_m : volt (unless refractory)

@@ -80,6 +80,31 @@ def test_constant_drive_period_with_refractoriness(model):
     np.testing.assert_allclose(t, expected, rtol=1e-12)
 
 
+def test_inhibitory_inputs_delay_the_predicted_crossing_exactly():
+    """lif under constant drive, hit by inhibitory inputs before its predicted crossing (the
+    engine keeps its pending wake after them): the spikes still fall at their closed-form times,
+    v_th = u - (u - v0') e^{-(t - t0)/tau_m} after each jump down to v0'."""
+    tau, u, w = 0.02, 1.5, -0.3
+    r, _ = run(f"""
+        time: {{duration: 60 ms, mode: exact}}
+        populations:
+          src: {{size: 1, model: spike_times, spikes: {{times: [4 ms, 11 ms], ids: [0, 0]}}}}
+          n: {{size: 1, model: lif, params: {{tau_m: 20 ms, e_l: 0 V, v_th: 1 V, v_reset: 0 V, t_ref: 2 ms,
+                                            i_bias: 1.5 V}}, init: {{v: 0 V}}}}
+        projections:
+          - {{from: src, to: n, connect: all_to_all, weight: {w!r}, delay: 1 ms}}
+        record: {{spikes: all}}
+        """)
+    v, t = 0.0, 0.0
+    for t_in in (0.005, 0.012):
+        v = u + (v - u) * math.exp(-(t_in - t) / tau) + w
+        t = t_in
+    first = t + tau * math.log((u - v) / (u - 1.0))
+    period = 0.002 + tau * math.log(u / (u - 1.0))
+    expected = first + period * np.arange(int((0.06 - first) / period) + 1)
+    np.testing.assert_allclose(r.spikes["n"][0], expected, rtol=1e-12)
+
+
 def test_if_ramp_period():
     """Non-leaky IF with drive: the period is t_ref + (v_th - v_reset) tau_m / i_bias."""
     r = single("if", "tau_m: 10 ms, v_th: 1 V, v_reset: 0 V, t_ref: 1 ms, i_bias: 0.5 V", init="v: 0 V")
