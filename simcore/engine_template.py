@@ -332,11 +332,18 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
             p_last = round((start + hi) / cfg.dt)
             p = first_grid_point(cfg.dt, n, rate, a, b, start, m0 + 1, p_last, lv, lc, lr)
             t_c = p * cfg.dt if p >= 0 else math.inf
-            t_w = t_c if p >= 0 else p_last * cfg.dt
+            t_look = p_last * cfg.dt      # searched up to here
         else:
-            x = first_crossing(n, rate, a, b, 0.0, hi, lv, lc, lr)
-            t_c = start + x
-            t_w = t_c if not math.isinf(x) else start + hi
+            t_c = start + first_crossing(n, rate, a, b, 0.0, hi, lv, lc, lr)
+            t_look = start + hi
+        if not math.isinf(t_c):
+            t_w = t_c
+        elif upper_bound(n, rate, a, b, t_look - start, math.inf) < 0.0:
+            # none up to t_look and g bounded below zero after it: none ever, so no wake (with
+            # sparse input, a neuron left near threshold would otherwise look again every horizon)
+            t_w = math.inf
+        else:
+            t_w = t_look
         if not math.isinf(t_c) and bucket_of(cfg, t_c) <= k and t_c < cfg.t_end:
             m_advance(mid, sv, pv, i0, t_state, t_c, ref)
             nf[j, T_STATE] = t_c
