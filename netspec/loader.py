@@ -329,7 +329,9 @@ class _Builder:
         if duration is None or (mode in (S.GRID, S.STEPS) and dt is None):
             return None
         if dt is not None and dt > duration:
-            p.add(self.loc("time", "dt"), f"time.dt is longer than the duration (got dt {raw['dt']}, duration {raw['duration']})")
+            given = raw["dt"] if "dt" in raw else "not given: 1 s per step in steps mode"
+            p.add(self.loc("time", "dt"), f"time.dt is longer than the duration (got dt {given}, duration "
+                                          f"{raw.get('duration', f'{steps} steps')})")
             return None
         if mode == S.STEPS and abs(duration / dt - round(duration / dt)) > 1e-9 * max(1.0, duration / dt):
             p.add(self.loc("time", "duration"), f"time.duration must be a whole number of steps in steps mode "

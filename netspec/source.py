@@ -166,7 +166,7 @@ def _convert(node, path, filename, doc, problems, counter, loader):
         pairs = merged + own
         n_merged = len(merged)
         out = {}
-        merged_keys = set()  # keys that came from a << merge: a later merge or the mapping's own key wins
+        merged_keys = set()  # keys that came from a << merge (each once): the mapping's own key wins
         for index, (key_node, value_node) in enumerate(pairs):
             key_loc = _mark(filename, key_node.start_mark)
             if not isinstance(key_node, yaml.ScalarNode):

@@ -311,3 +311,14 @@ def test_explicit_tags_that_do_not_fit_are_problems(text, message):
     """Explicit core tags that do not fit their value, tagged keys and bad merge keys are located problems."""
     problems = [p for p in load_error(text).splitlines() if "missing key" not in p]
     assert problems == [message]
+
+
+def test_steps_mode_without_dt_and_a_short_duration_is_a_located_problem():
+    """Steps mode without dt (one step per second) and a duration under a second: one located
+    problem naming the implied dt, not a KeyError (found by the fuzz test)."""
+    assert load_error("""\
+        time: {mode: steps, duration: 64 ms}
+        populations:
+          n: {size: 1, model: lif}
+        """) == ("<string>:1:7: time.dt is longer than the duration (got dt not given: 1 s per step in "
+                 "steps mode, duration 64 ms)")

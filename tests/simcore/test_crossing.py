@@ -35,16 +35,22 @@ def test_piecewise_bound_bounds_g_and_is_no_looser_than_the_endpoint_bound():
     """On random exponential polynomials, the piecewise bound lies above g sampled densely on
     [lo, hi] and at or below the whole-interval endpoint bound."""
     rng = np.random.default_rng(3)
+    checked = 0
     for _ in range(300):
         rate, a, b = _random_terms(rng)
         lo = rng.choice([0.0, rng.uniform(0.0, 5e-3)])
         hi = lo + rng.uniform(1e-4, 2e-2)
+        x = np.linspace(lo, hi, 4001)
+        # shift the constant so that g's maximum lies below zero by up to 30 % of its scale
+        a[0] -= _g(rate, a, x).max() + rng.uniform(0.0, 0.3) * np.abs(a).sum()
         coarse, fine = _bounds(rate, a, b, lo, hi, 16)
-        g_max = _g(rate, a, np.linspace(lo, hi, 4001)).max()
+        g_max = _g(rate, a, x).max()
         if fine < 0.0:
             # it may stop early at a piece bound >= 0; below zero it is the bound of every piece
             assert g_max <= fine
+            checked += 1
         assert fine <= coarse + 1e-12 * np.abs(a).sum()
+    assert checked > 100
 
 
 def test_first_crossing_agrees_with_a_dense_scan_where_the_piecewise_bound_decides():
@@ -67,7 +73,8 @@ def test_first_crossing_agrees_with_a_dense_scan_where_the_piecewise_bound_decid
         decided += fine < 0.0
         t = _first(rate, a, b, 0.0, hi, lv, lc, lr)
         if g.max() > 0.0:
-            assert t <= x[np.argmax(g >= 0.0)] + 1e-12
+            assert 0.0 < t <= x[np.argmax(g >= 0.0)] + 1e-12
+            assert np.all(g[x < t - 1e-9] < 0.0)   # not early either
         else:
             assert t == np.inf
     assert decided > 50
