@@ -169,6 +169,33 @@ class Runner:
         return res
 
 
+def run_rounds(runner: Runner, specs: list, rounds: int) -> dict:
+    """Runs each (label, job, env) of ``specs`` once per round, ``rounds`` rounds, the order
+    reversed every other round: a shared machine's slow spells (minutes long) then fall on every
+    simulator alike, and each round gives a ratio of its own. Returns label -> the first round's
+    result (its compile time, first result, memory and spike file), its ``runs`` joined over the
+    rounds and ``rounds`` = the loop times of each round. A job that fails in any round fails."""
+    merged = {}
+    for r in range(rounds):
+        for label, job, env in (specs if r % 2 == 0 else specs[::-1]):
+            if r > 0 and not merged[label].get("ok"):
+                continue
+            tag = label if rounds == 1 else f"{label} (round {r + 1}/{rounds})"
+            res = runner.run(tag, job if r == 0 else dict(job, spikes_out=None), env)
+            res["label"] = label
+            if r == 0:
+                merged[label] = res
+                res["rounds"] = []
+            base = merged[label]
+            if not res.get("ok"):
+                base.update(ok=False, error=f"round {r + 1}: {res.get('error', '')}")
+                continue
+            base["rounds"].append([run["loop"] for run in res["runs"]])
+            if r > 0:
+                base["runs"] = base["runs"] + res["runs"]
+    return merged
+
+
 def stats(values) -> dict | None:
     values = [v for v in values if v is not None]
     if not values:
@@ -255,12 +282,17 @@ MEMORY_NOTE = ("memory: ru_maxrss of each worker process; baseline = after impor
                "own peak (os.wait4); evsim bytes/synapse = meta['bytes_per_synapse'] of the compiled network")
 
 
-def ratio(num: dict | None, den: dict | None):
+def ratio(num: dict | None, den: dict | None) -> dict | None:
+    """num's loop median / den's, per round (each round's runs ran minutes apart at most): the
+    stats of those ratios (median, min, max, n), and ``per_round``."""
     if not num or not den or not num.get("ok") or not den.get("ok"):
         return None
-    a = statistics.median(r["loop"] for r in num["runs"])
-    b = statistics.median(r["loop"] for r in den["runs"])
-    return a / b if b > 0 else None
+    per_round = [statistics.median(a) / statistics.median(b) for a, b in zip(num["rounds"], den["rounds"])
+                 if statistics.median(b) > 0]
+    out = stats(per_round)
+    if out:
+        out["per_round"] = per_round
+    return out
 
 
 def write_json(path: str, data: dict) -> None:
@@ -301,7 +333,7 @@ def print_timings(title: str, out: dict) -> None:
     n = next((r["n_neurons"] for r in jobs.values() if r.get("ok")), None)
     s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
     print(f"\n{title}: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
-          f"(median [min-max] of {out['repeat']}); compile = first run in the process; 1st result = process "
+          f"(median [min-max] of {out['repeat']} x {out.get('rounds', 1)} rounds); compile = first run in the process; 1st result = process "
           f"launch to the first run's result")
     print_table(TIMING_HEADER, timing_rows(jobs))
 

@@ -1,10 +1,12 @@
 """CUBA benchmark: evsim against Brian2 on the CUBA network of Brette et al. (2007), 1 s simulated.
 
-    .venv/bin/python benchmarks/bench_cuba.py [--repeat 5] [--json cuba.json]
+    .venv/bin/python benchmarks/bench_cuba.py [--repeat 5] [--rounds 3] [--json cuba.json]
         [--targets numpy,cython,cpp_standalone] [--no-cold]
         [--netlist yaml_models/cuba.yaml] [--set time.duration=0.2s ...]
 
-Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process:
+Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process, every
+simulator once per round, --rounds rounds (the order reversed every other round), so that this
+shared machine's slow spells fall on all of them and each round gives ratios of its own:
 
 - evsim in exact mode and in grid mode (dt 0.1 ms, Brian2's schedule);
 - Brian2 through evsim's brian2 backend on each target, on the grid-mode netlist. Brian2 only
@@ -19,8 +21,8 @@ Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per 
 
 Prints machine information, a table of medians [min-max] of each simulator's own loop timer
 (evsim meta wall_seconds, Brian2 run_seconds), the first run's compile time, build and whole-call
-times, the time from process launch to the first result, the loop-time ratios (Brian2 / evsim:
-above 1, evsim is faster), the start-up times, peak RSS per process, and a check of the spikes:
+times, the time from process launch to the first result, the loop-time ratios (Brian2 / evsim
+within each round, their median [min-max] over the rounds: above 1, evsim is faster), the start-up times, peak RSS per process, and a check of the spikes:
 evsim grid mode against Brian2 spike for spike, exact mode against Brian2 statistically.
 """
 from __future__ import annotations
@@ -41,6 +43,8 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="simulations per simulator and mode (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
     ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
     ap.add_argument("--netlist", default=DEFAULT_NETLIST, help="the CUBA netlist (default yaml_models/cuba.yaml)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -49,8 +53,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the cold/warm start-up processes")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (job files, spikes)")
     args = ap.parse_args(argv)
-    if args.repeat < 1:
-        ap.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.rounds < 1:
+        ap.error("--repeat and --rounds must be at least 1")
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:
@@ -58,7 +62,8 @@ def main(argv=None) -> int:
 
     info = B.machine_info()
     print(f"CUBA benchmark: {os.path.relpath(args.netlist, B.REPO)}"
-          f"{' with ' + ', '.join(args.overrides) if args.overrides else ''}; {args.repeat} runs per simulator")
+          f"{' with ' + ', '.join(args.overrides) if args.overrides else ''}; {args.rounds} rounds of {args.repeat} runs "
+          f"per simulator")
     B.print_machine(info)
     skipped = B.brian2_problem(targets)
     for t, why in skipped.items():
@@ -87,7 +92,7 @@ def main(argv=None) -> int:
 
 
 def run_all(args, targets, runner, tmp) -> dict:
-    jobs, files = {}, {}
+    specs, files = [], {}
     base = {"netlist": os.path.abspath(args.netlist), "repeat": args.repeat}
     exact = list(args.overrides) + ["time.mode=exact"]
     grid = list(args.overrides) + ["time.mode=grid"]
@@ -95,19 +100,20 @@ def run_all(args, targets, runner, tmp) -> dict:
     for mode, ov in (("exact", exact), ("grid", grid)):
         label = f"evsim {mode}"
         files[label] = os.path.join(tmp, f"evsim_{mode}.npz")
-        jobs[label] = runner.run(label, dict(base, backend="event", overrides=ov, spikes_out=files[label]))
+        specs.append((label, dict(base, backend="event", overrides=ov, spikes_out=files[label]), None))
     for target in targets:
         label = f"brian2 {target}"
         files[label] = os.path.join(tmp, f"brian2_{target}.npz")
-        jobs[label] = runner.run(label, dict(base, backend="brian2", target=target, overrides=grid,
-                                             spikes_out=files[label], rerun_binary=True))
+        specs.append((label, dict(base, backend="brian2", target=target, overrides=grid, spikes_out=files[label],
+                                  rerun_binary=True), None))
+    jobs = B.run_rounds(runner, specs, args.rounds)
     start = {}
     if not args.no_cold:
         caches = {"EVSIM_CACHE_DIR": os.path.join(tmp, "cold_evsim_cache"),
                   "NUMBA_CACHE_DIR": os.path.join(tmp, "cold_numba_cache")}
         for label in ("evsim exact, cold caches", "evsim exact, warm caches"):
             start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1), env=caches)
-    out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat,
+    out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat, "rounds": args.rounds,
            "jobs": jobs, "start": start, "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
     out["ratios"] = {f"{b} / {e}": B.ratio(jobs[b], jobs[e]) for e in ("evsim exact", "evsim grid")
                      for b in jobs if b.startswith("brian2")}
@@ -126,8 +132,10 @@ def report(out: dict) -> None:
     B.print_timings("CUBA", out)
     brian = [b for b in jobs if b.startswith("brian2")]
     if brian:
-        print("\nloop-time ratio, Brian2 loop median / evsim loop median (> 1: evsim faster):")
-        rows = [[b] + [B.fmt(out["ratios"][f"{b} / {e}"], 2) for e in ("evsim exact", "evsim grid")] for b in brian]
+        print(f"\nloop-time ratio, Brian2 loop median / evsim loop median within each round (> 1: evsim faster): "
+              f"median [min-max] over {out['rounds']} rounds:")
+        rows = [[b] + [B.fmt_stat(out["ratios"][f"{b} / {e}"], 2) for e in ("evsim exact", "evsim grid")]
+                for b in brian]
         B.print_table(["", "vs evsim exact", "vs evsim grid"], rows)
     if out["start"]:
         print("\nstart-up: one exact-mode simulation per process (process wall = launch to exit):")

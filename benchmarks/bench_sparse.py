@@ -2,7 +2,7 @@
 delays spread over 1-20 ms; evsim against Brian2 cpp_standalone, and evsim's cost with fixed
 against spread delays.
 
-    .venv/bin/python benchmarks/bench_sparse.py [--repeat 5] [--json sparse.json]
+    .venv/bin/python benchmarks/bench_sparse.py [--repeat 5] [--rounds 3] [--json sparse.json]
         [--neurons 100000] [--sources 1000] [--out-degree 100] [--interval 50] [--weight 10]
         [--targets cpp_standalone] [--no-brian2-fixed] [--mode exact]
 
@@ -20,8 +20,9 @@ same network (the same seed, hence the same connectivity, weights and source tra
 uniform in [1 ms, 20 ms] ("spread") and all 1 ms ("fixed"); an event-driven engine's cost
 should not depend on the spread.
 
-Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process: evsim on
-both versions; Brian2 (default: cpp_standalone, its binary compiled once per process and run
+Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process, all of
+them once per round, --rounds rounds (order reversed every other round; each round gives ratios
+of its own, printed as median [min-max] over the rounds): evsim on both versions; Brian2 (default: cpp_standalone, its binary compiled once per process and run
 --repeat times) on the spread version and, unless --no-brian2-fixed, on the fixed one; the
 population-wide parameters are Brian2 constants, as a hand-written Brian2 model has them (the
 backend does this: per-neuron parameters would make Brian2's exact integrator evaluate its exp()
@@ -65,6 +66,8 @@ DELAYS = {"spread": "{uniform: [1 ms, 20 ms]}", "fixed": "1 ms"}
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="simulations per simulator and network (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
     ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
     ap.add_argument("--neurons", type=int, default=100_000)
     ap.add_argument("--sources", type=int, default=1000)
@@ -78,8 +81,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-brian2-fixed", action="store_true", help="run Brian2 on the spread-delay network only")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (netlists, spikes)")
     args = ap.parse_args(argv)
-    if args.repeat < 1:
-        ap.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.rounds < 1:
+        ap.error("--repeat and --rounds must be at least 1")
     if min(args.neurons, args.sources, args.out_degree) < 1 or args.out_degree > args.neurons or args.interval <= 0:
         ap.error("need neurons, sources >= 1, 1 <= out-degree <= neurons and interval > 0")
     targets = [t for t in args.targets.split(",") if t]
@@ -91,7 +94,8 @@ def main(argv=None) -> int:
     info = B.machine_info()
     print(f"sparse benchmark: {args.neurons} lif_exp neurons, {args.sources} Poisson sources x {args.out_degree} "
           f"targets at {rate:g} Hz (one input per {args.interval:g} ms per neuron), weight {args.weight:g} mV, "
-          f"{args.duration:g} s simulated, evsim {args.mode} mode; {args.repeat} runs per simulator")
+          f"{args.duration:g} s simulated, evsim {args.mode} mode; {args.rounds} rounds of {args.repeat} runs per "
+          f"simulator")
     B.print_machine(info)
     skipped = B.brian2_problem(targets)
     for t, why in skipped.items():
@@ -126,22 +130,23 @@ def main(argv=None) -> int:
 
 
 def run_all(args, targets, paths, runner, tmp) -> dict:
-    jobs, files = {}, {}
+    specs, files = [], {}
     print("runs:")
     for version in DELAYS:
         label = f"evsim {version}"
         files[label] = os.path.join(tmp, f"evsim_{version}.npz")
-        jobs[label] = runner.run(label, {"netlist": paths[version], "repeat": args.repeat, "backend": "event",
-                                         "spikes_out": files[label]})
+        specs.append((label, {"netlist": paths[version], "repeat": args.repeat, "backend": "event",
+                              "spikes_out": files[label]}, None))
     for target in targets:
         for version in DELAYS:
             if version == "fixed" and args.no_brian2_fixed:
                 continue
             label = f"brian2 {target} {version}"
             files[label] = os.path.join(tmp, f"brian2_{target}_{version}.npz")
-            jobs[label] = runner.run(label, {"netlist": paths[version], "repeat": args.repeat, "backend": "brian2",
-                                             "target": target, "spikes_out": files[label], "rerun_binary": True})
-    out = {"benchmark": "sparse", "repeat": args.repeat, "jobs": jobs,
+            specs.append((label, {"netlist": paths[version], "repeat": args.repeat, "backend": "brian2",
+                                  "target": target, "spikes_out": files[label], "rerun_binary": True}, None))
+    jobs = B.run_rounds(runner, specs, args.rounds)
+    out = {"benchmark": "sparse", "repeat": args.repeat, "rounds": args.rounds, "jobs": jobs,
            "summaries": {k: B.summarize(v) for k, v in jobs.items()}}
     ratios = {}
     for b in jobs:
@@ -169,10 +174,12 @@ def report(out: dict) -> None:
     jobs = out["jobs"]
     B.print_timings("sparse (neurons include the sources)", out)
     if out["ratios"]:
-        print("\nloop-time ratio, Brian2 loop median / evsim loop median on the same network (> 1: evsim faster):")
-        B.print_table(["", "ratio"], [[k, B.fmt(v, 2)] for k, v in out["ratios"].items()])
-    print("\ndelay-spread check, loop median with delays U(1, 20) ms / with delays 1 ms (1 = no dependence):")
-    B.print_table(["", "ratio"], [[k, B.fmt(v, 3)] for k, v in out["delay_spread"].items()])
+        print(f"\nloop-time ratio, Brian2 loop median / evsim loop median on the same network within each round "
+              f"(> 1: evsim faster): median [min-max] over {out['rounds']} rounds:")
+        B.print_table(["", "ratio"], [[k, B.fmt_stat(v, 2)] for k, v in out["ratios"].items()])
+    print(f"\ndelay-spread check, loop median with delays U(1, 20) ms / with delays 1 ms within each round "
+          f"(1 = no dependence): median [min-max] over {out['rounds']} rounds:")
+    B.print_table(["", "ratio"], [[k, B.fmt_stat(v, 3)] for k, v in out["delay_spread"].items()])
     print()
     B.note(B.MEMORY_NOTE + ":")
     B.print_table(B.MEMORY_HEADER, B.memory_rows(jobs))
