@@ -78,7 +78,7 @@ def dispatch_source(model_names) -> str:
 
 
 #: the files whose code a generated engine compiles in (the models' files are added per engine)
-_COMPILED = ("engine_template.py", "codegen.py", "crossing.py", "rng.py", "jit.py")
+_COMPILED = ("engine_template.py", "codegen.py", "crossing.py", "rng.py", "jit.py", "prefetch.py")
 
 
 def _fingerprint(model_names, grid: bool) -> str:
