@@ -11,7 +11,9 @@ candidate bias b_z and threshold theta: for each target sparsity (fraction of un
 the script searches b_z on a short run, then measures the full run. The dense implementation steps
 all units every step with three (N, N) matrix-vector products (u and r from y_{t-1}, z from
 r * y_{t-1}) plus the input products, in float64 with NumPy's BLAS; its events are checked against
-evsim's (the same network, the same equations). Medians (min, max) of ``--repeat`` runs of each;
+evsim's (the same network, the same equations). ``--repeat`` pairs of runs, one of each, which goes
+first alternating; medians (min, max) of each, the ratio of the medians and the range of the
+pairs' ratios;
 evsim's Numba compile (or cache load) is reported apart (the first call), the loop time is
 ``meta['wall_seconds']``. Batch size 1.
 """
@@ -165,13 +167,19 @@ def main(argv=None):
         gn = build(args.units, args.inputs, args.steps, b_z, args.theta, seq)
         dense = dense_arrays(gn)
         ev_times, dn_times = [], []
-        for _ in range(args.repeat):
-            raw = runner.simulate(gn)
-            ev_times.append(raw.wall_seconds)
-            with blas_limit(args.blas_threads):
-                t1 = time.perf_counter()
-                Y = dense_run(*dense, X)
-                dn_times.append(time.perf_counter() - t1)
+        for k in range(args.repeat):
+            # the two run as a pair, which goes first alternating: a run straight after the other
+            # shares the machine with its threads winding down (dense measured 4 % slower right
+            # after evsim's run than alone)
+            for which in (("evsim", "dense") if k % 2 == 0 else ("dense", "evsim")):
+                if which == "evsim":
+                    raw = runner.simulate(gn)
+                    ev_times.append(raw.wall_seconds)
+                else:
+                    with blas_limit(args.blas_threads):
+                        t1 = time.perf_counter()
+                        Y = dense_run(*dense, X)
+                        dn_times.append(time.perf_counter() - t1)
         h = gn.pop_slice("h")
         sel = (raw.ev_id >= h.start) & (raw.ev_id < h.stop)
         fired = np.zeros_like(Y, dtype=bool)
@@ -180,15 +188,16 @@ def main(argv=None):
         c = runner.counters(raw)["h"]
         sparsity = c["activity_sparsity"]
         e, d = stats(ev_times), stats(dn_times)
+        pairs = stats([dn / ev for dn, ev in zip(dn_times, ev_times)])
         row = {"target": target, "b_z": b_z, "sparsity": sparsity, "events_per_step": c["events"] / args.steps,
-               "evsim_s": e, "dense_s": d, "ratio": d["median"] / e["median"],
+               "evsim_s": e, "dense_s": d, "ratio": d["median"] / e["median"], "ratio_pairs": pairs,
                "synaptic_ops": c["synaptic_ops"], "dense_macs": c["dense_ops"],
                "op_reduction": c["combined_reduction"], "event_mismatches_vs_dense": mismatch}
         rows.append(row)
         print(f"silent {sparsity * 100:6.2f} % (target {target * 100:g} %, b_z {b_z:.3f}): "
               f"evsim {e['median'] * 1e3:8.1f} ms [{e['min'] * 1e3:.1f}, {e['max'] * 1e3:.1f}]  "
               f"dense {d['median'] * 1e3:8.1f} ms [{d['min'] * 1e3:.1f}, {d['max'] * 1e3:.1f}]  "
-              f"speed-up {row['ratio']:6.2f}x   ops {c['synaptic_ops']:.3g} of {c['dense_ops']:.3g} "
+              f"speed-up {row['ratio']:6.2f}x (pairs {pairs['min']:.2f}-{pairs['max']:.2f})   ops {c['synaptic_ops']:.3g} of {c['dense_ops']:.3g} "
               f"({row['op_reduction']:.1f}x fewer), event mismatches vs dense: {mismatch}")
     if args.json:
         with open(args.json, "w") as fh:
