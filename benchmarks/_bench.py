@@ -333,8 +333,8 @@ def print_timings(title: str, out: dict) -> None:
     n = next((r["n_neurons"] for r in jobs.values() if r.get("ok")), None)
     s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
     print(f"\n{title}: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
-          f"(median [min-max] of {out['repeat']} x {out.get('rounds', 1)} rounds); compile = first run in the process; 1st result = process "
-          f"launch to the first run's result")
+          f"(median [min-max] of {out['repeat']} x {out.get('rounds', 1)} rounds); compile = first run in the "
+          f"process; 1st result = process launch to the first run's result")
     print_table(TIMING_HEADER, timing_rows(jobs))
 
 

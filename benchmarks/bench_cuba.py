@@ -22,8 +22,9 @@ shared machine's slow spells fall on all of them and each round gives ratios of 
 Prints machine information, a table of medians [min-max] of each simulator's own loop timer
 (evsim meta wall_seconds, Brian2 run_seconds), the first run's compile time, build and whole-call
 times, the time from process launch to the first result, the loop-time ratios (Brian2 / evsim
-within each round, their median [min-max] over the rounds: above 1, evsim is faster), the start-up times, peak RSS per process, and a check of the spikes:
-evsim grid mode against Brian2 spike for spike, exact mode against Brian2 statistically.
+within each round, their median [min-max] over the rounds: above 1, evsim is faster), the start-up
+times, peak RSS per process, and a check of the spikes: evsim grid mode against Brian2 spike for
+spike, exact mode against Brian2 statistically.
 """
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def main(argv=None) -> int:
 
     info = B.machine_info()
     print(f"CUBA benchmark: {os.path.relpath(args.netlist, B.REPO)}"
-          f"{' with ' + ', '.join(args.overrides) if args.overrides else ''}; {args.rounds} rounds of {args.repeat} runs "
-          f"per simulator")
+          f"{' with ' + ', '.join(args.overrides) if args.overrides else ''}; {args.rounds} rounds of "
+          f"{args.repeat} runs per simulator")
     B.print_machine(info)
     skipped = B.brian2_problem(targets)
     for t, why in skipped.items():
@@ -113,8 +114,9 @@ def run_all(args, targets, runner, tmp) -> dict:
                   "NUMBA_CACHE_DIR": os.path.join(tmp, "cold_numba_cache")}
         for label in ("evsim exact, cold caches", "evsim exact, warm caches"):
             start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1), env=caches)
-    out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat, "rounds": args.rounds,
-           "jobs": jobs, "start": start, "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
+    out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat,
+           "rounds": args.rounds, "jobs": jobs, "start": start,
+           "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
     out["ratios"] = {f"{b} / {e}": B.ratio(jobs[b], jobs[e]) for e in ("evsim exact", "evsim grid")
                      for b in jobs if b.startswith("brian2")}
     comps = []

@@ -197,7 +197,8 @@ def main(argv=None):
         print(f"silent {sparsity * 100:6.2f} % (target {target * 100:g} %, b_z {b_z:.3f}): "
               f"evsim {e['median'] * 1e3:8.1f} ms [{e['min'] * 1e3:.1f}, {e['max'] * 1e3:.1f}]  "
               f"dense {d['median'] * 1e3:8.1f} ms [{d['min'] * 1e3:.1f}, {d['max'] * 1e3:.1f}]  "
-              f"speed-up {row['ratio']:6.2f}x (pairs {pairs['min']:.2f}-{pairs['max']:.2f})   ops {c['synaptic_ops']:.3g} of {c['dense_ops']:.3g} "
+              f"speed-up {row['ratio']:6.2f}x (pairs {pairs['min']:.2f}-{pairs['max']:.2f})   "
+              f"ops {c['synaptic_ops']:.3g} of {c['dense_ops']:.3g} "
               f"({row['op_reduction']:.1f}x fewer), event mismatches vs dense: {mismatch}")
     if args.json:
         with open(args.json, "w") as fh:

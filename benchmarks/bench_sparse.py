@@ -22,11 +22,12 @@ should not depend on the spread.
 
 Runs, each in a subprocess of its own (see _bench.py), --repeat simulations per process, all of
 them once per round, --rounds rounds (order reversed every other round; each round gives ratios
-of its own, printed as median [min-max] over the rounds): evsim on both versions; Brian2 (default: cpp_standalone, its binary compiled once per process and run
---repeat times) on the spread version and, unless --no-brian2-fixed, on the fixed one; the
-population-wide parameters are Brian2 constants, as a hand-written Brian2 model has them (the
-backend does this: per-neuron parameters would make Brian2's exact integrator evaluate its exp()
-propagators for each of the 10^5 neurons at every step). Brian2 simulates on the grid of
+of its own, printed as median [min-max] over the rounds): evsim on both versions; Brian2
+(default: cpp_standalone, its binary compiled once per process and run --repeat times) on the
+spread version and, unless --no-brian2-fixed, on the fixed one; the population-wide parameters
+are Brian2 constants, as a hand-written Brian2 model has them (the backend does this: per-neuron
+parameters would make Brian2's exact integrator evaluate its exp() propagators for each of the
+10^5 neurons at every step). Brian2 simulates on the grid of
 time.dt = 0.1 ms; with --mode exact (the default) evsim simulates in continuous time, and the
 spike check is statistical; --mode grid makes it spike for spike.
 """

@@ -46,8 +46,8 @@ SOURCES = True
 
 CHUNK = 64
 # how far ahead the prefetches look: group_stage, in queue entries; run_stage, in touched neurons
-# (sparse benchmark network, 10^5 neurons: 0.31-0.45 s -> 0.19-0.29 s in an A/B; CUBA, whose 4000
-# neurons stay in cache, unchanged)
+# (sparse benchmark network, 10^5 neurons: 0.22-0.27 s -> 0.18-0.20 s in an A/B; CUBA, whose 4000
+# neurons stay in cache, unchanged; 16/8 ahead and 24 entries ahead gained nothing more)
 ENTRIES_AHEAD = 8
 NEURONS_AHEAD = 4
 # np.int64, not int: a literal constant argument would compile push/schedule once per value
