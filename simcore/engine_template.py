@@ -616,14 +616,11 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
         used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
         for e in range(c * CHUNK, c * CHUNK + used):
             if e + ENTRIES_AHEAD < c * CHUNK + used:
-                # the rows of a later entry's target, which this loop and run_stage read: their
-                # cache misses then overlap with the work instead of stalling it
+                # the rows this loop reads, for a later entry's target: their cache misses then
+                # overlap with the work instead of stalling it (run_stage prefetches its own)
                 jn = qi[e + ENTRIES_AHEAD, QTGT]
                 prefetch_row(ni, jn)
-                prefetch_row(nf, jn)
                 prefetch_row(net.neuron_pop, jn)
-                if st.shape[1] > 0:
-                    prefetch_row(st, jn)
             j = qi[e, QTGT]
             pop = net.neuron_pop[j]
             if net.pop_i[pop, P_STAGE] != stage:
@@ -659,7 +656,8 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
             break
         j = touched[ti]
         if ti + NEURONS_AHEAD < n_touched:
-            # a later neuron's rows (group_stage's prefetches may have been evicted by now)
+            # a later neuron's rows (without this, prefetching them in group_stage only: 0.26-0.30
+            # -> 0.38-0.62 s on the sparse network; evicted again before they are used)
             jn = touched[ti + NEURONS_AHEAD]
             prefetch_row(nf, jn)
             prefetch_row(ni, jn)
