@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from . import inline_copy  # noqa: F401  (before anything compiles: see its docstring)
+
 
 def kernel(fn=None, *, refcounted=True, internal=False, **options):
     """``refcounted=False`` for kernels that never create arrays: Numba then emits no reference
