@@ -12,10 +12,10 @@ from .result import Result
 NOMINAL_DT = 1e-4
 
 
-def run(arrays, progress=None, horizon: float | None = None) -> Result:
+def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto") -> Result:
     """Simulates an expanded netlist. ``progress(sim_time, t_end, events, wall)`` is called as
     the run goes on. An interrupted run (Ctrl-C, SIGTERM) returns what was simulated so far,
-    with ``meta['partial']`` true."""
+    with ``meta['partial']`` true. ``engine``: which compiled engine (simcore.runner.Simulation)."""
     from simcore.egru.network import is_gated
 
     if is_gated(arrays.netlist):            # event-gated units (EGRU): the discrete-step gated engine
@@ -25,7 +25,7 @@ def run(arrays, progress=None, horizon: float | None = None) -> Result:
     from simcore.runner import Simulation
 
     t0 = time.perf_counter()
-    sim = Simulation(arrays, horizon=horizon)
+    sim = Simulation(arrays, horizon=horizon, engine=engine)
     build_seconds = time.perf_counter() - t0
     raw = sim.run(progress)
     return to_result(arrays, raw, build_seconds)
@@ -54,7 +54,7 @@ def to_result(arrays, raw, build_seconds: float = 0.0) -> Result:
         "seed": net.seed, "wall_seconds": raw.wall_seconds, "compile_seconds": raw.compile_seconds,
         "build_seconds": build_seconds, "numba": numba.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "bucket_width": lay.cfg.width, "n_slots": lay.cfg.n_slots,
-        "bytes_per_synapse": lay.bytes_per_synapse,
+        "bytes_per_synapse": lay.bytes_per_synapse, "engine_models": list(lay.model_names),
     }
     return Result("event", spikes, state, counters, meta)
 

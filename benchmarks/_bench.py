@@ -327,6 +327,10 @@ def try_compare(path_a: str, path_b: str, netlist_path: str, overrides, verdict:
         return {"a": label_a, "b": label_b, "error": f"{type(exc).__name__}: {exc}"}
 
 
+ENGINES = {"own": "the engine compiled over the network's own models (what `evsim warmup NETLIST` prepares)",
+           "all": "the engine compiled over every model (what a network runs on until its own is compiled)"}
+
+
 def print_timings(title: str, out: dict) -> None:
     """The network line and the table of loop, compile, build, call and first-result times."""
     jobs = out["jobs"]
@@ -334,7 +338,8 @@ def print_timings(title: str, out: dict) -> None:
     s = next((r["n_synapses"] for r in jobs.values() if r.get("ok")), None)
     print(f"\n{title}: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
           f"(median [min-max] of {out['repeat']} x {out.get('rounds', 1)} rounds); compile = first run in the "
-          f"process; 1st result = process launch to the first run's result")
+          f"process; 1st result = process launch to the first run's result; evsim: "
+          f"{ENGINES[out.get('engine', 'own')]}")
     print_table(TIMING_HEADER, timing_rows(jobs))
 
 
@@ -469,6 +474,8 @@ def _work(job: dict, out: dict) -> None:
         import numba  # noqa: F401
 
         import simcore.runner  # noqa: F401
+
+        opts["engine"] = job.get("engine", "own")
     else:
         import brian2  # noqa: F401
 

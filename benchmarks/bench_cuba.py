@@ -47,6 +47,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
     ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
+    ap.add_argument("--engine", choices=("own", "all"), default="own",
+                    help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
+                         "NETLIST` prepares) or over every model (what a network whose own engine is not "
+                         "compiled runs on)")
     ap.add_argument("--netlist", default=DEFAULT_NETLIST, help="the CUBA netlist (default yaml_models/cuba.yaml)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="netlist override, e.g. --set time.duration='0.2 s' (repeatable)")
@@ -101,7 +105,8 @@ def run_all(args, targets, runner, tmp) -> dict:
     for mode, ov in (("exact", exact), ("grid", grid)):
         label = f"evsim {mode}"
         files[label] = os.path.join(tmp, f"evsim_{mode}.npz")
-        specs.append((label, dict(base, backend="event", overrides=ov, spikes_out=files[label]), None))
+        specs.append((label, dict(base, backend="event", overrides=ov, spikes_out=files[label], engine=args.engine),
+                      None))
     for target in targets:
         label = f"brian2 {target}"
         files[label] = os.path.join(tmp, f"brian2_{target}.npz")
@@ -113,8 +118,10 @@ def run_all(args, targets, runner, tmp) -> dict:
         caches = {"EVSIM_CACHE_DIR": os.path.join(tmp, "cold_evsim_cache"),
                   "NUMBA_CACHE_DIR": os.path.join(tmp, "cold_numba_cache")}
         for label in ("evsim exact, cold caches", "evsim exact, warm caches"):
-            start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1), env=caches)
+            start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1, engine=args.engine),
+                                      env=caches)
     out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat,
+           "engine": args.engine,
            "rounds": args.rounds, "jobs": jobs, "start": start,
            "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
     out["ratios"] = {f"{b} / {e}": B.ratio(jobs[b], jobs[e]) for e in ("evsim exact", "evsim grid")

@@ -1,11 +1,14 @@
-"""evsim warmup: compile the engines now (install.sh runs it), so that the first run does not.
+"""evsim warmup [NETLIST ...]: compile the engines now (install.sh runs it), so that runs do not.
 
-The exact and the grid mode have an engine each (simcore.codegen); both are compiled, over every
-registered model, so that every later network uses them (before this, a network compiles an
-engine over its own models only)."""
+Compiled, and kept on disk: the engine over every registered model, in exact and in grid mode
+(any network can then run at once), and the engine over each given netlist's own models, in the
+netlist's time mode, which runs faster (simcore.codegen.models_for; by default the netlists
+shipped in yaml_models/, when they are there). Engines are compiled side by side in two
+processes: most of a compile is Numba's Python code, on one core."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 SMALL = """
 time: {duration: 5 ms, mode: exact, dt: 0.1 ms}
@@ -16,22 +19,49 @@ projections:
   - {from: src, to: n, connect: all_to_all, weight: 0.5 V, delay: 1 ms}
 record: {spikes: all, state: {n: {vars: [v]}}}
 """
+#: long enough to run every kernel once, short enough for any shipped network
+SHORT_RUN = "time.duration=2 ms"
+SHIPPED = Path(__file__).resolve().parents[2] / "yaml_models"
 
 
 def add_parser(sub):
     p = sub.add_parser("warmup", help="compile the engines now (kept on disk for every later run)")
+    p.add_argument("netlists", nargs="*", metavar="NETLIST",
+                   help="also compile the engine over each netlist's own models (default: the shipped "
+                        "yaml_models/*.yaml)")
     p.set_defaults(func=run)
 
 
-def _ready(mode: str) -> tuple:
-    """Compiles (or loads) one mode's engine over every model: (seconds, of which compiling)."""
+def _ready(job: tuple) -> tuple:
+    """Compiles (or loads) one engine: job ("all", mode) or ("own", netlist path); returns
+    (seconds, of which compiling or loading)."""
     import netspec
     from simcore.runner import Simulation
 
+    kind, what = job
     t0 = time.perf_counter()
-    netlist = netspec.loads(SMALL.replace("mode: exact", f"mode: {mode}"), filename="<warmup>")
-    raw = Simulation(netspec.expand(netlist), all_models=True).run()
+    if kind == "all":
+        netlist = netspec.loads(SMALL.replace("mode: exact", f"mode: {what}"), filename="<warmup>")
+    else:
+        netlist = netspec.load(what, overrides=[SHORT_RUN])
+    raw = Simulation(netspec.expand(netlist), engine=kind).run()
     return time.perf_counter() - t0, raw.compile_seconds
+
+
+def own_engine_jobs(paths) -> list:
+    """One ("own", path) job per distinct (models, time mode) among the netlists (event-gated
+    ones, which run on their own engine, left out), with the netlists each job stands for."""
+    import netspec
+    from netspec.spec import STEPS
+
+    jobs = {}
+    for path in paths:
+        netlist = netspec.load(path)          # bad input stops here, located, before anything compiles
+        if netlist.time.mode == STEPS:
+            continue
+        key = (tuple(sorted({p.model for p in netlist.populations.values()})), netlist.time.mode)
+        jobs.setdefault(key, []).append(str(path))
+    return [(("own", names[0]), key, names) for key, names in jobs.items()]
 
 
 def run(args) -> int:
@@ -40,11 +70,17 @@ def run(args) -> int:
 
     from simcore.codegen import cache_dir
 
-    # the two engines are independent, and most of a compile is Numba's Python code on one core:
-    # side by side in two processes (28 s -> 19 s with empty caches on this 2-core machine)
-    modes = ("exact", "grid")
-    with ProcessPoolExecutor(len(modes), mp_context=multiprocessing.get_context("spawn")) as pool:
-        for mode, (seconds, compiling) in zip(modes, pool.map(_ready, modes)):
-            print(f"{mode}-mode engine ready in {cache_dir()} ({seconds:.1f} s, of which compiling or loading "
-                  f"{compiling:.1f} s)")
+    paths = list(getattr(args, "netlists", None) or [])
+    if not paths and SHIPPED.is_dir():
+        paths = sorted(SHIPPED.glob("*.yaml"))
+    jobs = [(("all", mode), None, None) for mode in ("exact", "grid")] + own_engine_jobs(paths)
+    print(f"compiling {len(jobs)} engines into {cache_dir()} (two at a time)")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for (job, key, names), (seconds, compiling) in zip(jobs, pool.map(_ready, [j[0] for j in jobs])):
+            if key is None:
+                what = f"{job[1]}-mode engine over every model"
+            else:
+                what = (f"{key[1]}-mode engine over {', '.join(key[0])} "
+                        f"({', '.join(Path(n).name for n in names)})")
+            print(f"  {what}: ready ({seconds:.1f} s, of which compiling or loading {compiling:.1f} s)")
     return 0

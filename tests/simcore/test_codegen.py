@@ -1,4 +1,4 @@
-"""Which engine a network gets: its own models on a fresh environment, every model after warmup."""
+"""Which engine a network gets: its own models when compiled, else every model when that is compiled."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,22 +18,26 @@ record: {spikes: all, state: {n: {vars: [v], every: 1 ms}}}
 """
 
 
-def test_models_for_is_the_networks_models_until_the_full_engine_is_ready(tmp_path, monkeypatch):
-    """Before the engine over every model has run in this cache, a network gets one over its own."""
+def test_models_for_prefers_the_networks_own_engine_then_the_full_one(tmp_path, monkeypatch):
+    """A network gets the engine over its own models when that one is compiled, else the one over
+    every model when that one is, else its own (compiled then); each time mode on its own."""
     monkeypatch.setenv("EVSIM_CACHE_DIR", str(tmp_path))
     everything = codegen.all_model_names()
-    assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == ("lif_exp", "spike_times")
+    own = ("lif_exp", "spike_times")
+    assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == own
     codegen.mark_ready(everything, grid=False)
     assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == everything
     assert codegen.models_for({"lif_exp"}, grid=True) == ("lif_exp",)   # per mode
+    codegen.mark_ready(own, grid=False)
+    assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == own
+    assert codegen.models_for({"lif_exp"}, grid=False) == everything
 
 
-def test_an_engine_over_the_networks_own_models_gives_the_same_results(monkeypatch):
+def test_an_engine_over_the_networks_own_models_gives_the_same_results():
     """The engine over a network's own models and the one over every model agree bit for bit."""
     arrays = netspec.expand(netspec.loads(SMALL, filename="<small>"))
-    full = Simulation(arrays, all_models=True)
-    monkeypatch.setattr(codegen, "is_ready", lambda names, grid: False)
-    own = Simulation(arrays)
+    full = Simulation(arrays, engine="all")
+    own = Simulation(arrays, engine="own")
     assert own.layout.model_names == ("lif_exp", "spike_times") != full.layout.model_names
     a, b = own.run(), full.run()
     assert a.spike_times.size > 0
