@@ -74,7 +74,7 @@ def run(args) -> int:
     if not paths and SHIPPED.is_dir():
         paths = sorted(SHIPPED.glob("*.yaml"))
     jobs = [(("all", mode), None, None) for mode in ("exact", "grid")] + own_engine_jobs(paths)
-    print(f"compiling {len(jobs)} engines into {cache_dir()} (two at a time)")
+    print(f"compiling (or loading) {len(jobs)} engines in {cache_dir()}, two at a time")
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         for (job, key, names), (seconds, compiling) in zip(jobs, pool.map(_ready, [j[0] for j in jobs])):
             if key is None:
