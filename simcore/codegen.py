@@ -99,16 +99,22 @@ def all_model_names() -> tuple:
     return tuple(n for n in registry.names() if _has_kernels(n))
 
 
-def models_for(used, grid: bool) -> tuple:
-    """The models of the engine a network using the models ``used`` runs on: its own models
-    (``used``, in registry order) once that engine is compiled in this environment; else every
-    model, once that engine is compiled (``evsim warmup`` compiles it: one engine then serves
-    every network at once); else its own models, compiled now (a fresh environment's first run:
-    less to compile than every model). The engine over a network's own models runs faster: CUBA
-    0.27 s against 0.34-0.38 s on the engine over every model loaded from the cache (docs/engine.md)."""
+ENGINES = ("auto", "own", "all")
+
+
+def models_for(used, grid: bool, engine: str = "auto") -> tuple:
+    """The models of the engine a network using the models ``used`` runs on. ``engine="own"``:
+    its own models (``used``, in registry order); ``"all"``: every model; ``"auto"``: its own
+    once that engine is compiled in this environment, else every model once that engine is
+    compiled (``evsim warmup`` compiles it: one engine then serves every network at once), else
+    its own, compiled now (less to compile than every model). The engine over a network's own
+    models runs faster: CUBA 0.27 s against 0.34-0.38 s on the one over every model loaded from
+    the cache (docs/engine.md)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     everything = all_model_names()
     own = tuple(n for n in everything if n in set(used))
-    if not is_ready(own, grid) and is_ready(everything, grid):
+    if engine == "all" or (engine == "auto" and not is_ready(own, grid) and is_ready(everything, grid)):
         return everything
     return own
 

@@ -41,19 +41,12 @@ class Simulation:
     """A network ready to run: ``Simulation(arrays).run()``."""
 
     def __init__(self, arrays, horizon: float | None = None, engine: str = "auto"):
-        """``engine``: "auto" (:func:`simcore.codegen.models_for`), "own" (the engine over the
-        network's own models, compiled now if need be) or "all" (the one over every registered model)."""
+        """``engine``: which compiled engine, "auto", "own" or "all" (:func:`simcore.codegen.models_for`);
+        compiled now if it is not yet."""
         self.arrays = arrays
         grid = arrays.netlist.time.mode == GRID
         used = {p.model for p in arrays.populations.values()}
-        if engine not in ("auto", "own", "all"):
-            raise ValueError(f"engine must be auto, own or all (got {engine!r})")
-        if engine == "all":
-            names = codegen.all_model_names()
-        elif engine == "own":
-            names = tuple(n for n in codegen.all_model_names() if n in used)
-        else:
-            names = codegen.models_for(used, grid)
+        names = codegen.models_for(used, grid, engine)
         self.engine = codegen.engine_for(names, grid=grid)
         kw = {} if horizon is None else {"horizon": horizon}
         self.layout = build(arrays, names, **kw)

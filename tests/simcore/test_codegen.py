@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import netspec
 from simcore import codegen
@@ -31,6 +32,11 @@ def test_models_for_prefers_the_networks_own_engine_then_the_full_one(tmp_path, 
     codegen.mark_ready(own, grid=False)
     assert codegen.models_for({"spike_times", "lif_exp"}, grid=False) == own
     assert codegen.models_for({"lif_exp"}, grid=False) == everything
+    # asked for explicitly, whatever is compiled
+    assert codegen.models_for({"lif_exp"}, grid=False, engine="own") == ("lif_exp",)
+    assert codegen.models_for({"spike_times", "lif_exp"}, grid=True, engine="all") == everything
+    with pytest.raises(ValueError, match="engine must be one of auto, own, all"):
+        codegen.models_for({"lif_exp"}, grid=False, engine="fast")
 
 
 def test_an_engine_over_the_networks_own_models_gives_the_same_results():
