@@ -36,13 +36,15 @@ from simcore.prefetch import prefetch_row
 from simcore.rng import stream_key
 
 # --- dispatch: replaced by simcore.codegen ---
-from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_terms  # noqa: F401
+from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_run_stage, m_terms  # noqa: F401
 # --- end dispatch ---
 # the time mode, fixed per engine (simcore.codegen writes an exact and a grid copy), and whether the
 # engine's models include sources: Numba takes a module global as a constant and prunes the
 # branches it rules out before compiling them
 GRID = False
 SOURCES = True
+# the index of the engine's one model that runs in run_stage (neuron or source), -1 if several
+ONLY_MODEL = -1
 
 CHUNK = 64
 # how far ahead the prefetches look: group_stage, in queue entries; run_stage, in touched neurons
@@ -560,6 +562,8 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     b = np.empty(8)
     scratch = np.empty((1, max(st.shape[1], 1)))
     ws = (scratch, rate, a, b, lv, lc, lr)
+    by_model = np.empty_like(touched)
+    moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
         t0 = bucket_start(cfg, k)
@@ -585,13 +589,20 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
                 out_st = grow_f(out_st, meta[M_SAMPLES] + n_samples)
                 out_sv = grow_f(out_sv, meta[M_SVALS] + n_samples * max(st.shape[1], 1))
                 out = (out_t, out_i, out_sr, out_st, out_sv)
-                ti = n_touched * 0     # not a literal 0: that would compile run_stage twice
-                while ti < n_touched:
-                    if spk_t.size - meta[M_STAGE] < 256:
-                        spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
-                        spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
-                    ti = run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i,
-                                   order, out, counters, k, ws)
+                if ONLY_MODEL >= 0:          # a single model runs in this engine: nothing to group
+                    moff[ONLY_MODEL] = 0
+                    moff[ONLY_MODEL + 1] = n_touched
+                    by_model = touched
+                else:
+                    sort_by_model(net, touched, n_touched, by_model, moff)
+                for mid in range(moff.size - 1):
+                    ti = moff[mid]
+                    while ti < moff[mid + 1]:
+                        if spk_t.size - meta[M_STAGE] < 256:
+                            spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
+                            spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
+                        ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, moff[mid + 1],
+                                         spk_t, spk_i, order, out, counters, k, ws)
             work = (spk_t, spk_i, order)
             if meta[M_STAGE] > 0:
                 q, out = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters)
@@ -641,10 +652,33 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
 
 
 @kernel(internal=True, refcounted=False)
+def sort_by_model(net, touched, n_touched, by_model, moff):
+    """touched[:n_touched] grouped by model into by_model, in their order within a model; model
+    m's neurons are by_model[moff[m]:moff[m + 1]]. The order neurons are processed in within a
+    bucket does not change any result (they are independent there, and what they produce is
+    sorted: spikes by (time, neuron), each neuron's entries by (time, kind, synapse))."""
+    for m in range(moff.size):
+        moff[m] = 0
+    for x in range(n_touched):
+        moff[net.pop_i[net.neuron_pop[touched[x]], P_MODEL] + 1] += 1
+    for m in range(1, moff.size):
+        moff[m] += moff[m - 1]
+    for x in range(n_touched):
+        m = net.pop_i[net.neuron_pop[touched[x]], P_MODEL]
+        by_model[moff[m]] = touched[x]
+        moff[m] += 1
+    for m in range(moff.size - 1, 0, -1):
+        moff[m] = moff[m - 1]
+    moff[0] = 0
+
+
+@kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
-              ws):
-    """Processes the touched neurons from index ti on; returns where it stopped (n_touched, or
-    earlier when the stage's spike buffer runs low: the caller grows it and calls again)."""
+              ws, mid, is_source):
+    """Processes the touched neurons touched[ti:n_touched], all of model ``mid`` (a source model
+    if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
+    buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
+    ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model."""
     qf, qi, chunk_next = q
     scratch, rate, a, b, lv, lc, lr = ws
     out_t, out_i, out_sr, out_st, out_sv = out
@@ -683,11 +717,10 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                 z -= 1
             order[z + 1] = y
         counters[pop, C_UPDATES] += 1
-        mid = net.pop_i[pop, P_MODEL]
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
-        if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
+        if SOURCES and is_source:
             ni[j, VERSION] += 1
             # sources only sample their state (their spikes do not depend on it)
             for x in range(m):

@@ -1,6 +1,8 @@
 """evsim warmup: which engines it compiles for the netlists it is given."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from evsim.commands import warmup
@@ -15,6 +17,7 @@ populations:
 projections:
   - {{from: src, to: n, connect: all_to_all, weight: 1 mV, delay: 1 ms}}
 """
+REPO = Path(__file__).resolve().parents[2]
 POISSON = ("poisson", "params: {rate: 10 Hz}")
 TIMES = ("spike_times", "spikes: [[1 ms], [2 ms]]")
 
@@ -42,7 +45,7 @@ def test_one_job_per_model_set_and_mode(tmp_path):
 
 def test_event_gated_netlists_are_left_out():
     """EGRU netlists (steps mode) run on the gated engine: no spiking engine is compiled for them."""
-    assert warmup.own_engine_jobs([warmup.SHIPPED / "egru_recall.yaml"]) == []
+    assert warmup.own_engine_jobs([REPO / "yaml_models" / "egru_recall.yaml"]) == []
 
 
 def test_a_bad_netlist_stops_before_anything_compiles(tmp_path):
