@@ -76,16 +76,18 @@ def dispatch_source(model_names) -> str:
             lines.append(f"    {default}")
         elif not branches:
             lines.append("    return")
-    # run_stage once per model, its index and kind passed as constants: Numba compiles a copy per
-    # constant, in which the dispatches above reduce to that model's kernels (the engine over
-    # every model ran CUBA 25-40 % slower than the one over lif_exp alone without this)
+    # run_stage (run_source_stage for a source model) once per model, its index passed as a
+    # constant: Numba compiles a copy per constant, in which the dispatches above reduce to that
+    # model's kernels (the engine over every model ran CUBA 25-40 % slower than the one over
+    # lif_exp alone without this)
     stage_args = "cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k, ws"
     lines += ["", "", '@kernel(internal=True, refcounted=False, inline="always")',
               f"def m_run_stage(mid, {stage_args}):"]
     kinds = [(k, mod.MODEL.kind) for k, mod in enumerate(mods) if mod.MODEL.kind in (NEURON, SOURCE)]
     for n, (k, kind) in enumerate(kinds):
         lines.append(f"    {'if' if n == 0 else 'elif'} mid == {k}:")
-        lines.append(f"        return run_stage({stage_args}, {k}, {kind == SOURCE})  # noqa: F821")
+        fn = "run_source_stage" if kind == SOURCE else "run_stage"
+        lines.append(f"        return {fn}({stage_args}, {k})  # noqa: F821")
     lines.append("    return n_touched     # no other kind of model reaches this engine")
     return "\n".join(lines) + "\n"
 

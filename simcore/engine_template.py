@@ -672,15 +672,46 @@ def sort_by_model(net, touched, n_touched, by_model, moff):
     moff[0] = 0
 
 
+@kernel(internal=True, refcounted=False, inline="always")
+def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
+    """Neuron touched[ti] and the number m of its entries, sorted into order[:m] by (time, inputs
+    before samples and wakes, synapse); prefetches the rows of the neuron NEURONS_AHEAD later."""
+    j = touched[ti]
+    if ti + NEURONS_AHEAD < n_touched:
+        # a later neuron's rows (without this, prefetching them in group_stage only: 0.26-0.30
+        # -> 0.38-0.62 s on the sparse network; evicted again before they are used)
+        jn = touched[ti + NEURONS_AHEAD]
+        prefetch_row(nf, jn)
+        prefetch_row(ni, jn)
+        prefetch_row(net.prow, jn)
+        prefetch_row(net.neuron_pop, jn)
+        if st.shape[1] > 0:
+            prefetch_row(st, jn)
+    m = 0
+    e = ni[j, NB_HEAD]
+    while e >= 0:
+        order[m] = e
+        m += 1
+        e = qi[e, QLINK]
+    ni[j, NB_HEAD] = -1
+    for x in range(1, m):
+        y = order[x]
+        z = x - 1
+        while z >= 0 and _later(qf, qi, order[z], y):
+            order[z + 1] = order[z]
+            z -= 1
+        order[z + 1] = y
+    return j, m
+
+
 @kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
-              ws, mid, is_source):
-    """Processes the touched neurons touched[ti:n_touched], all of model ``mid`` (a source model
-    if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
-    buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
-    ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model."""
+              ws, mid):
+    """Processes the touched neurons touched[ti:n_touched], all of the neuron model ``mid``;
+    returns where it stopped (n_touched, or earlier when the stage's spike buffer runs low: the
+    caller grows it and calls again). Called with a constant ``mid`` (simcore.codegen's
+    m_run_stage), so Numba compiles it once per model, each dispatch reduced to that model's."""
     qf, qi, chunk_next = q
-    scratch, rate, a, b, lv, lc, lr = ws
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
     n_s = meta[M_SAMPLES]
@@ -688,60 +719,54 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
     while ti < n_touched:
         if spk_t.size - meta[M_STAGE] < 256:
             break
-        j = touched[ti]
-        if ti + NEURONS_AHEAD < n_touched:
-            # a later neuron's rows (without this, prefetching them in group_stage only: 0.26-0.30
-            # -> 0.38-0.62 s on the sparse network; evicted again before they are used)
-            jn = touched[ti + NEURONS_AHEAD]
-            prefetch_row(nf, jn)
-            prefetch_row(ni, jn)
-            prefetch_row(net.prow, jn)
-            prefetch_row(net.neuron_pop, jn)
-            if st.shape[1] > 0:
-                prefetch_row(st, jn)
+        j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
         ti += 1
         pop = net.neuron_pop[j]
-        # j's entries, sorted by (time, inputs before samples and wakes, synapse)
-        m = 0
-        e = ni[j, NB_HEAD]
-        while e >= 0:
-            order[m] = e
-            m += 1
-            e = qi[e, QLINK]
-        ni[j, NB_HEAD] = -1
-        for x in range(1, m):
-            y = order[x]
-            z = x - 1
-            while z >= 0 and _later(qf, qi, order[z], y):
-                order[z + 1] = order[z]
-                z -= 1
-            order[z + 1] = y
+        counters[pop, C_UPDATES] += 1
+        n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
+                              n_s, n_v, counters, pop)
+    meta[M_SAMPLES] = n_s
+    meta[M_SVALS] = n_v
+    return ti
+
+
+@kernel(internal=True, refcounted=False)
+def run_source_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out,
+                     counters, k, ws, mid):
+    """run_stage for the touched neurons of the source model ``mid``: they only take their samples
+    and schedule their next spike (a source's spikes do not depend on its state)."""
+    qf, qi, chunk_next = q
+    out_t, out_i, out_sr, out_st, out_sv = out
+    smp = (out_sr, out_st, out_sv)
+    n_s = meta[M_SAMPLES]
+    n_v = meta[M_SVALS]
+    while ti < n_touched:
+        if spk_t.size - meta[M_STAGE] < 256:
+            break
+        j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
+        ti += 1
+        pop = net.neuron_pop[j]
         counters[pop, C_UPDATES] += 1
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
-        if SOURCES and is_source:
-            ni[j, VERSION] += 1
-            # sources only sample their state (their spikes do not depend on it)
-            for x in range(m):
-                f = order[x]
-                if qi[f, QKIND] != KIND_SAMPLE:
-                    continue
-                if bucket_of(cfg, qf[f, QT]) > k:
-                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[f, QT], j, 0.0, KIND_SAMPLE, qi[f, QAUX])
-                    continue
-                t_s = qf[f, QT]
-                r = qi[f, QAUX]
-                unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
-                while r >= 0:
-                    t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, sv, pv, i0, nf, mid,
-                                                   spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
-                                                   net.rec_var_ptr, net.rec_vars)
-            run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
-                       net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
-        else:
-            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
-                                  n_s, n_v, counters, pop)
+        ni[j, VERSION] += 1
+        for x in range(m):
+            f = order[x]
+            if qi[f, QKIND] != KIND_SAMPLE:
+                continue
+            if bucket_of(cfg, qf[f, QT]) > k:
+                schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[f, QT], j, 0.0, KIND_SAMPLE, qi[f, QAUX])
+                continue
+            t_s = qf[f, QT]
+            r = qi[f, QAUX]
+            unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
+            while r >= 0:
+                t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, sv, pv, i0, nf, mid,
+                                               spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
+                                               net.rec_var_ptr, net.rec_vars)
+        run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
+                   net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti
