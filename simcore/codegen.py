@@ -76,18 +76,16 @@ def dispatch_source(model_names) -> str:
             lines.append(f"    {default}")
         elif not branches:
             lines.append("    return")
-    # run_stage (run_source_stage for a source model) once per model, its index passed as a
-    # constant: Numba compiles a copy per constant, in which the dispatches above reduce to that
-    # model's kernels (the engine over every model ran CUBA 25-40 % slower than the one over
-    # lif_exp alone without this)
+    # run_stage once per model, its index and kind passed as constants: Numba compiles a copy per
+    # constant, in which the dispatches above reduce to that model's kernels (the engine over
+    # every model ran CUBA 25-40 % slower than the one over lif_exp alone without this)
     stage_args = "cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k, ws"
     lines += ["", "", '@kernel(internal=True, refcounted=False, inline="always")',
               f"def m_run_stage(mid, {stage_args}):"]
     kinds = [(k, mod.MODEL.kind) for k, mod in enumerate(mods) if mod.MODEL.kind in (NEURON, SOURCE)]
     for n, (k, kind) in enumerate(kinds):
         lines.append(f"    {'if' if n == 0 else 'elif'} mid == {k}:")
-        fn = "run_source_stage" if kind == SOURCE else "run_stage"
-        lines.append(f"        return {fn}({stage_args}, {k})  # noqa: F821")
+        lines.append(f"        return run_stage({stage_args}, {k}, {kind == SOURCE})  # noqa: F821")
     lines.append("    return n_touched     # no other kind of model reaches this engine")
     return "\n".join(lines) + "\n"
 
@@ -122,13 +120,13 @@ def models_for(used, grid: bool, engine: str = "auto") -> tuple:
     its own models (``used``, in registry order); ``"all"``: every model; ``"auto"``: its own
     once that engine is compiled in this environment, else every model once that engine is
     compiled (``evsim warmup`` compiles it: one engine then serves every network at once), else
-    its own, compiled now (less to compile than every model). The engine over a network's own
-    models runs faster: CUBA 0.27 s against 0.34-0.38 s on the one over every model loaded from
-    the cache (docs/engine.md)."""
+    its own, compiled now (less to compile than every model). The own engine runs CUBA
+    about 4 % faster (0.270-0.277 s against 0.284 s, docs/engine.md)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     everything = all_model_names()
-    own = tuple(n for n in everything if n in set(used))
+    used = set(used)
+    own = tuple(n for n in everything if n in used)
     if engine == "all" or (engine == "auto" and not is_ready(own, grid) and is_ready(everything, grid)):
         return everything
     return own

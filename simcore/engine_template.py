@@ -562,7 +562,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     b = np.empty(8)
     scratch = np.empty((1, max(st.shape[1], 1)))
     ws = (scratch, rate, a, b, lv, lc, lr)
-    by_model = np.empty_like(touched)
+    by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
     moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
@@ -590,9 +590,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
                 out_sv = grow_f(out_sv, meta[M_SVALS] + n_samples * max(st.shape[1], 1))
                 out = (out_t, out_i, out_sr, out_st, out_sv)
                 if ONLY_MODEL >= 0:          # a single model runs in this engine: nothing to group
-                    moff[ONLY_MODEL] = 0
                     moff[ONLY_MODEL + 1] = n_touched
-                    by_model = touched
                 else:
                     sort_by_model(net, touched, n_touched, by_model, moff)
                 for mid in range(moff.size - 1):
@@ -706,11 +704,12 @@ def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
 
 @kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
-              ws, mid):
-    """Processes the touched neurons touched[ti:n_touched], all of the neuron model ``mid``;
-    returns where it stopped (n_touched, or earlier when the stage's spike buffer runs low: the
-    caller grows it and calls again). Called with a constant ``mid`` (simcore.codegen's
-    m_run_stage), so Numba compiles it once per model, each dispatch reduced to that model's."""
+              ws, mid, is_source):
+    """Processes the touched neurons touched[ti:n_touched], all of model ``mid`` (a source model
+    if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
+    buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
+    ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model, each
+    dispatch reduced to that model's kernels."""
     qf, qi, chunk_next = q
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
@@ -723,30 +722,12 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         ti += 1
         pop = net.neuron_pop[j]
         counters[pop, C_UPDATES] += 1
-        n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
-                              n_s, n_v, counters, pop)
-    meta[M_SAMPLES] = n_s
-    meta[M_SVALS] = n_v
-    return ti
-
-
-@kernel(internal=True, refcounted=False)
-def run_source_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out,
-                     counters, k, ws, mid):
-    """run_stage for the touched neurons of the source model ``mid``: they only take their samples
-    and schedule their next spike (a source's spikes do not depend on its state)."""
-    qf, qi, chunk_next = q
-    out_t, out_i, out_sr, out_st, out_sv = out
-    smp = (out_sr, out_st, out_sv)
-    n_s = meta[M_SAMPLES]
-    n_v = meta[M_SVALS]
-    while ti < n_touched:
-        if spk_t.size - meta[M_STAGE] < 256:
-            break
-        j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
-        ti += 1
-        pop = net.neuron_pop[j]
-        counters[pop, C_UPDATES] += 1
+        if not (SOURCES and is_source):
+            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
+                                  n_s, n_v, counters, pop)
+            continue
+        # a source only takes its samples and schedules its next spike (its spikes do not depend
+        # on its state)
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0

@@ -5,6 +5,7 @@ import copy
 import inspect
 import re
 
+import pytest
 from numba import njit
 from numba.core import compiler, inline_closurecall
 
@@ -58,6 +59,8 @@ def test_blocks_share_one_copied_scope():
 def test_same_code_with_and_without():
     """A function inlining a many-block callee twice compiles to the same LLVM IR with the
     wrapper as with Numba's own inline_ir, and computes the same values."""
+    if not inline_copy.INSTALLED:
+        pytest.skip("the wrapper is not installed with this Numba: nothing to compare")
     texts = []
     for wrapped in (True, False):
         saved = inline_closurecall.InlineWorker.inline_ir
