@@ -87,8 +87,11 @@ DEFAULT_EXACT_DT = 1e-4
 INSTALL_HINT = "pip install 'evsim[brian2]' (Brian2 2.11 needs Python >= 3.13)"
 
 
-def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progress: bool = False) -> Result:
-    """Simulates an expanded netlist (:class:`netspec.Expanded`) with Brian2; see the module doc."""
+def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progress: bool = False,
+        threads: int = 1) -> Result:
+    """Simulates an expanded netlist (:class:`netspec.Expanded`) with Brian2; see the module doc.
+    ``threads`` > 1: cpp_standalone runs on that many OpenMP threads (its
+    ``devices.cpp_standalone.openmp_threads``; the runtime targets have one thread)."""
     t_start = _time.perf_counter()
     from simcore.egru.network import is_gated
 
@@ -107,9 +110,11 @@ def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progre
 
     old_target = b2.prefs.codegen.target
     old_dt = b2.defaultclock.dt_
+    old_threads = b2.prefs.devices.cpp_standalone.openmp_threads
     workdir = None
     try:
         if target == "cpp_standalone":
+            b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
             workdir = tempfile.mkdtemp(prefix="evsim-brian2-")
             b2.set_device("cpp_standalone", directory=workdir, build_on_run=True, with_output=False)
             b2.get_device().reinit()
@@ -139,12 +144,14 @@ def run(arrays, *, target: str = DEFAULT_TARGET, dt: float | None = None, progre
                 shutil.rmtree(workdir, ignore_errors=True)
         b2.prefs.codegen.target = old_target
         b2.defaultclock.dt_ = old_dt
+        b2.prefs.devices.cpp_standalone.openmp_threads = old_threads
     t_end = _time.perf_counter()
     result.meta.update({
         "backend": "brian2",
         "brian2_version": b2.__version__,
         "versions": {"brian2": b2.__version__, "numpy": np.__version__, "python": sys.version.split()[0]},
         "target": target,
+        "threads": threads if target == "cpp_standalone" else 1,
         "netlist": net.source_file,
         "name": net.name,
         "seed": net.seed,

@@ -12,20 +12,31 @@ from .result import Result
 NOMINAL_DT = 1e-4
 
 
-def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto") -> Result:
+def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto", threads: int | None = None) -> Result:
     """Simulates an expanded netlist. ``progress(sim_time, t_end, events, wall)`` is called as
     the run goes on. An interrupted run (Ctrl-C, SIGTERM) returns what was simulated so far,
-    with ``meta['partial']`` true. ``engine``: which compiled engine (simcore.runner.Simulation)."""
+    with ``meta['partial']`` true. ``engine``, ``threads``: which compiled engine, on how many
+    threads (simcore.runner.Simulation; default one; event-gated networks: Numba's thread
+    count by default, see simcore/egru)."""
     from simcore.egru.network import is_gated
 
     if is_gated(arrays.netlist):            # event-gated units (EGRU): the discrete-step gated engine
         from simcore.egru.runner import run as run_gated
 
-        return run_gated(arrays, progress=progress)
+        if threads is None:
+            return run_gated(arrays, progress=progress)
+        import numba
+
+        before = numba.get_num_threads()
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            return run_gated(arrays, progress=progress)
+        finally:
+            numba.set_num_threads(before)
     from simcore.runner import Simulation
 
     t0 = time.perf_counter()
-    sim = Simulation(arrays, horizon=horizon, engine=engine)
+    sim = Simulation(arrays, horizon=horizon, engine=engine, threads=1 if threads is None else threads)
     build_seconds = time.perf_counter() - t0
     raw = sim.run(progress)
     return to_result(arrays, raw, build_seconds)
@@ -55,6 +66,7 @@ def to_result(arrays, raw, build_seconds: float = 0.0) -> Result:
         "build_seconds": build_seconds, "numba": numba.__version__, "numpy": np.__version__,
         "python": platform.python_version(), "bucket_width": lay.cfg.width, "n_slots": lay.cfg.n_slots,
         "bytes_per_synapse": lay.bytes_per_synapse, "engine_models": list(lay.model_names),
+        "threads": raw.threads, "updates_on_threads": raw.updates_on_threads,
     }
     return Result("event", spikes, state, counters, meta)
 

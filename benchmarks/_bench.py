@@ -339,7 +339,8 @@ def print_timings(title: str, out: dict) -> None:
     print(f"\n{title}: {n} neurons, {s} synapses; times in seconds; loop = each simulator's own loop timer "
           f"(median [min-max] of {out['repeat']} x {out.get('rounds', 1)} rounds); compile = first run in the "
           f"process; 1st result = process launch to the first run's result; evsim: "
-          f"{ENGINES[out.get('engine', 'own')]}")
+          f"{ENGINES[out.get('engine', 'own')]}; threads: evsim and cpp_standalone {out.get('threads', 1)}, the "
+          f"runtime targets 1")
     print_table(TIMING_HEADER, timing_rows(jobs))
 
 
@@ -476,12 +477,15 @@ def _work(job: dict, out: dict) -> None:
         import simcore.runner  # noqa: F401
 
         opts["engine"] = job.get("engine", "own")
+        opts["threads"] = job.get("threads", 1)
     else:
         import brian2  # noqa: F401
 
         import backends.brian2 as bb
 
         opts["target"] = job["target"]
+        if job["target"] == "cpp_standalone":
+            opts["threads"] = job.get("threads", 1)
         if rerun:
             import types
 

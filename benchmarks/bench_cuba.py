@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
     ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for evsim and for Brian2 cpp_standalone (OpenMP); default 1")
     ap.add_argument("--engine", choices=("own", "all"), default="own",
                     help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
                          "NETLIST` prepares) or over every model (what a network whose own engine is not "
@@ -105,13 +107,14 @@ def run_all(args, targets, runner, tmp) -> dict:
     for mode, ov in (("exact", exact), ("grid", grid)):
         label = f"evsim {mode}"
         files[label] = os.path.join(tmp, f"evsim_{mode}.npz")
-        specs.append((label, dict(base, backend="event", overrides=ov, spikes_out=files[label], engine=args.engine),
+        specs.append((label, dict(base, backend="event", overrides=ov, spikes_out=files[label], engine=args.engine,
+                                  threads=args.threads),
                       None))
     for target in targets:
         label = f"brian2 {target}"
         files[label] = os.path.join(tmp, f"brian2_{target}.npz")
         specs.append((label, dict(base, backend="brian2", target=target, overrides=grid, spikes_out=files[label],
-                                  rerun_binary=True), None))
+                                  rerun_binary=True, threads=args.threads), None))
     jobs = B.run_rounds(runner, specs, args.rounds)
     start = {}
     if not args.no_cold:
@@ -119,10 +122,10 @@ def run_all(args, targets, runner, tmp) -> dict:
                   "NUMBA_CACHE_DIR": os.path.join(tmp, "cold_numba_cache")}
         for label in ("evsim exact, cold caches", "evsim exact, warm caches"):
             # what a fresh environment does, whatever --engine: compiles the engine over CUBA's models
-            start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1, engine="auto"),
-                                      env=caches)
+            start[label] = runner.run(label, dict(base, backend="event", overrides=exact, repeat=1, engine="auto",
+                                                  threads=args.threads), env=caches)
     out = {"benchmark": "cuba", "netlist": base["netlist"], "overrides": args.overrides, "repeat": args.repeat,
-           "engine": args.engine,
+           "engine": args.engine, "threads": args.threads,
            "rounds": args.rounds, "jobs": jobs, "start": start,
            "summaries": {k: B.summarize(v) for k, v in {**jobs, **start}.items()}}
     out["ratios"] = {f"{b} / {e}": B.ratio(jobs[b], jobs[e]) for e in ("evsim exact", "evsim grid")

@@ -70,6 +70,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
     ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for evsim and for Brian2 cpp_standalone (OpenMP); default 1")
     ap.add_argument("--engine", choices=("own", "all"), default="own",
                     help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
                          "NETLIST` prepares) or over every model (what a network whose own engine is not "
@@ -141,7 +143,8 @@ def run_all(args, targets, paths, runner, tmp) -> dict:
         label = f"evsim {version}"
         files[label] = os.path.join(tmp, f"evsim_{version}.npz")
         specs.append((label, {"netlist": paths[version], "repeat": args.repeat, "backend": "event",
-                              "spikes_out": files[label], "engine": args.engine}, None))
+                              "spikes_out": files[label], "engine": args.engine, "threads": args.threads},
+                      None))
     for target in targets:
         for version in DELAYS:
             if version == "fixed" and args.no_brian2_fixed:
@@ -149,9 +152,11 @@ def run_all(args, targets, paths, runner, tmp) -> dict:
             label = f"brian2 {target} {version}"
             files[label] = os.path.join(tmp, f"brian2_{target}_{version}.npz")
             specs.append((label, {"netlist": paths[version], "repeat": args.repeat, "backend": "brian2",
-                                  "target": target, "spikes_out": files[label], "rerun_binary": True}, None))
+                                  "target": target, "spikes_out": files[label], "rerun_binary": True,
+                                  "threads": args.threads}, None))
     jobs = B.run_rounds(runner, specs, args.rounds)
     out = {"benchmark": "sparse", "repeat": args.repeat, "rounds": args.rounds, "jobs": jobs, "engine": args.engine,
+           "threads": args.threads,
            "summaries": {k: B.summarize(v) for k, v in jobs.items()}}
     ratios = {}
     for b in jobs:

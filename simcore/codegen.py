@@ -29,6 +29,7 @@ _STUB_LINE = ("from simcore._dispatch_stub import m_advance, m_apply, m_next_spi
 _MODE_LINE = "GRID = False\n"
 _SOURCES_LINE = "SOURCES = True\n"
 _ONLY_LINE = "ONLY_MODEL = -1\n"
+_THREADS_LINE = "THREADS = False\n"
 
 # name -> (arguments, default return statement or None)
 _DISPATCH = {
@@ -79,7 +80,7 @@ def dispatch_source(model_names) -> str:
     # run_stage once per model, its index and kind passed as constants: Numba compiles a copy per
     # constant, in which the dispatches above reduce to that model's kernels (the engine over
     # every model ran CUBA 25-40 % slower than the one over lif_exp alone without this)
-    stage_args = "cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k, ws"
+    stage_args = "cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k, ws, wake_t"
     lines += ["", "", '@kernel(internal=True, refcounted=False, inline="always")',
               f"def m_run_stage(mid, {stage_args}):"]
     kinds = [(k, mod.MODEL.kind) for k, mod in enumerate(mods) if mod.MODEL.kind in (NEURON, SOURCE)]
@@ -94,14 +95,14 @@ def dispatch_source(model_names) -> str:
 _COMPILED = ("engine_template.py", "codegen.py", "crossing.py", "rng.py", "jit.py", "prefetch.py")
 
 
-def _fingerprint(model_names, grid: bool) -> str:
+def _fingerprint(model_names, grid: bool, threads: bool) -> str:
     h = hashlib.sha256()
     files = [_HERE / f for f in _COMPILED]
     files += sorted({Path(model_module(n).__file__) for n in model_names})
     for f in files:
         h.update(str(f.name).encode())
         h.update(f.read_bytes())
-    h.update(repr((tuple(model_names), grid)).encode())
+    h.update(repr((tuple(model_names), grid, threads)).encode())
     return h.hexdigest()[:16]
 
 
@@ -115,41 +116,44 @@ def all_model_names() -> tuple:
 ENGINES = ("auto", "own", "all")
 
 
-def models_for(used, grid: bool, engine: str = "auto") -> tuple:
+def models_for(used, grid: bool, engine: str = "auto", threads: bool = False) -> tuple:
     """The models of the engine a network using the models ``used`` runs on. ``engine="own"``:
     its own models (``used``, in registry order); ``"all"``: every model; ``"auto"``: its own
     once that engine is compiled in this environment, else every model once that engine is
     compiled (``evsim warmup`` compiles it: one engine then serves every network at once), else
     its own, compiled now (less to compile than every model). The own engine runs CUBA
-    about 4 % faster (0.270-0.277 s against 0.284 s, docs/engine.md)."""
+    about 4 % faster (0.270-0.277 s against 0.284 s, docs/engine.md). ``threads``: among the
+    engines that can split a stage over threads."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     everything = all_model_names()
     used = set(used)
     own = tuple(n for n in everything if n in used)
-    if engine == "all" or (engine == "auto" and not is_ready(own, grid) and is_ready(everything, grid)):
+    if engine == "all" or (engine == "auto" and not is_ready(own, grid, threads)
+                           and is_ready(everything, grid, threads)):
         return everything
     return own
 
 
-def _ready_marker(model_names, grid: bool) -> Path:
-    return cache_dir() / f"{_module_name(tuple(model_names), grid)}.ready"
+def _ready_marker(model_names, grid: bool, threads: bool) -> Path:
+    return cache_dir() / f"{_module_name(tuple(model_names), grid, threads)}.ready"
 
 
-def is_ready(model_names, grid: bool) -> bool:
+def is_ready(model_names, grid: bool, threads: bool = False) -> bool:
     """Whether the engine over ``model_names`` has been compiled and run in this environment."""
-    return _ready_marker(model_names, grid).exists()
+    return _ready_marker(model_names, grid, threads).exists()
 
 
-def mark_ready(model_names, grid: bool) -> None:
+def mark_ready(model_names, grid: bool, threads: bool = False) -> None:
     """Records that the engine over ``model_names`` is compiled (called after a run)."""
-    marker = _ready_marker(model_names, grid)
+    marker = _ready_marker(model_names, grid, threads)
     if not marker.exists():
         write_text(str(marker), "compiled\n")
 
 
-def _module_name(model_names: tuple, grid: bool) -> str:
-    return f"evsim_engine_{'grid' if grid else 'exact'}_{_fingerprint(model_names, grid)}"
+def _module_name(model_names: tuple, grid: bool, threads: bool) -> str:
+    kind = ("grid" if grid else "exact") + ("_threads" if threads else "")
+    return f"evsim_engine_{kind}_{_fingerprint(model_names, grid, threads)}"
 
 
 def _has_kernels(name: str) -> bool:
@@ -178,26 +182,29 @@ def compile_lock(module):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def engine_for(model_names, grid: bool = False):
+def engine_for(model_names, grid: bool = False, threads: bool = False):
     """The compiled engine module for a network whose populations use ``model_names``
-    (the order fixes each model's dispatch index), in grid or exact mode. Each mode has an
-    engine of its own: the other mode's code is left out of it (CUBA's engine compiled about
-    a fifth faster, 21.8 s -> 17.2 s, when this was introduced)."""
+    (the order fixes each model's dispatch index), in grid or exact mode, able to split a
+    stage's neurons over threads or not. Each mode has an engine of its own: the other mode's
+    code is left out of it (CUBA's engine compiled about a fifth faster, 21.8 s -> 17.2 s, when
+    this was introduced); so is the threads' code from the engine without threads."""
     model_names = tuple(model_names)
-    name = _module_name(model_names, grid)
+    name = _module_name(model_names, grid, threads)
     if name in sys.modules:
         return sys.modules[name]
     directory = cache_dir()
     path = directory / f"{name}.py"
     if not path.exists():
         template = _TEMPLATE.read_text()
-        if _STUB_LINE not in template or any(template.count(x) != 1 for x in (_MODE_LINE, _SOURCES_LINE, _ONLY_LINE)):
-            raise RuntimeError("engine_template.py lost its dispatch import, GRID, SOURCES or ONLY_MODEL line")
+        if _STUB_LINE not in template or any(template.count(x) != 1
+                                             for x in (_MODE_LINE, _SOURCES_LINE, _ONLY_LINE, _THREADS_LINE)):
+            raise RuntimeError("engine_template.py lost its dispatch import, GRID, SOURCES, ONLY_MODEL or THREADS line")
         header = (f"# generated by simcore.codegen for models {', '.join(model_names)}, "
                   f"{'grid' if grid else 'exact'} mode: do not edit\n")
         sources = any(model_module(n).MODEL.kind == SOURCE for n in model_names)
         source = template.replace(_STUB_LINE, dispatch_source(model_names))
         source = source.replace(_MODE_LINE, f"GRID = {grid}\n").replace(_SOURCES_LINE, f"SOURCES = {sources}\n")
+        source = source.replace(_THREADS_LINE, f"THREADS = {bool(threads)}\n")
         staged = [k for k, n in enumerate(model_names) if model_module(n).MODEL.kind in (NEURON, SOURCE)]
         source = source.replace(_ONLY_LINE, f"ONLY_MODEL = {staged[0] if len(staged) == 1 else -1}\n")
         write_text(str(path), header + source)

@@ -27,8 +27,10 @@ A neuron that receives nothing and cannot reach threshold costs nothing after it
 Array layouts: see simcore/layout.py (column constants below are shared with it).
 """
 import math
+from collections import namedtuple
 
 import numpy as np
+from numba import prange
 from simcore.jit import kernel
 
 from simcore.crossing import eval_g, first_crossing, safe_time, upper_bound
@@ -43,6 +45,9 @@ from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_
 # branches it rules out before compiling them
 GRID = False
 SOURCES = True
+# whether the engine can split a stage's neurons over threads (its own engine: the parallel loop
+# adds about 10 s to a cold compile)
+THREADS = False
 # the index of the engine's one model that runs in run_stage (neuron or source), -1 if several
 ONLY_MODEL = -1
 
@@ -86,6 +91,17 @@ M_SVALS = 6       # sample values in the output buffer
 M_DONE = 7        # 1 once nothing is left to simulate
 M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
+M_THREADS = 10    # threads the neurons of a stage may be split over (set by the runner)
+M_SPLIT = 11      # neuron updates done in stages split over threads
+# a model's touched neurons in a stage are split over the threads from this many on (below it,
+# starting the threads costs more than they save)
+PAR_MIN = 128
+# each thread's spike buffer (a thread hands its spikes over when fewer than 256 places are left)
+THREAD_SPIKES = 4096
+
+
+# (flat: a parallel loop cannot take a tuple inside a tuple)
+ThreadBuffers = namedtuple("ThreadBuffers", "meta spk_t spk_i counters wake_t lo hi")
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -396,7 +412,9 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
 def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                counters, pop):
     """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
-    sample counts (n_s, n_v). ``ws`` is the solver workspace, ``smp`` the sample buffers."""
+    sample counts (n_s, n_v) and the time of the neuron's new wake (inf: none, or its pending
+    one stays valid), which the caller schedules. ``ws`` is the solver workspace, ``smp`` the
+    sample buffers."""
     qf, qi, chunk_next = q
     scratch, rate, a, b, lv, lc, lr = ws
     out_sr, out_st, out_sv = smp
@@ -471,12 +489,10 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     if keep and meta[M_STAGE] == n_spikes and nf[j, SAFE] > bucket_start(cfg, k + 1):
         # not woken, only inputs of weight <= 0 (or samples), no spike, and the pending wake (at
         # SAFE) lies beyond this bucket: it stays valid, since those inputs only delay crossings
-        return n_s, n_v
+        return n_s, n_v, math.inf
     ni[j, VERSION] += 1
     t_w = predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
-    if t_w < cfg.t_end:
-        schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
-    return n_s, n_v
+    return n_s, n_v, t_w
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -564,6 +580,13 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     ws = (scratch, rate, a, b, lv, lc, lr)
     by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
     moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
+    no_wakes = np.empty(0)
+    threads = 0
+    if THREADS:
+        if meta[M_THREADS] > 1:
+            threads = meta[M_THREADS]
+    tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0)
+    torder = np.empty((threads, 0), dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
         t0 = bucket_start(cfg, k)
@@ -595,12 +618,26 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
                     sort_by_model(net, touched, n_touched, by_model, moff)
                 for mid in range(moff.size - 1):
                     ti = moff[mid]
-                    while ti < moff[mid + 1]:
+                    hi = moff[mid + 1]
+                    lo_split = hi          # the neurons from here on are split over the threads
+                    if THREADS:
+                        if (threads > 1 and hi - ti >= PAR_MIN
+                                and net.pop_i[net.neuron_pop[by_model[ti]], P_KIND] == NEURON_KIND):
+                            # neurons with a sample to take stay on this thread (taking one schedules
+                            # the next): moved to the front
+                            lo_split = sampled_first(q[1], ni, by_model, ti, hi) if n_samples > 0 else ti
+                    while ti < lo_split:
                         if spk_t.size - meta[M_STAGE] < 256:
                             spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
                             spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
-                        ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, moff[mid + 1],
-                                         spk_t, spk_i, order, out, counters, k, ws)
+                        ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, lo_split,
+                                         spk_t, spk_i, order, out, counters, k, ws, no_wakes)
+                    if THREADS:
+                        if lo_split < hi:
+                            if torder.shape[1] < order.size:
+                                torder = np.empty((threads, order.size), dtype=np.int64)
+                            spk_t, spk_i = run_stage_split(cfg, net, st, nf, ni, q, meta, slots, by_model, lo_split,
+                                                           hi, spk_t, spk_i, torder, out, k, tb, mid)
             work = (spk_t, spk_i, order)
             if meta[M_STAGE] > 0:
                 q, out = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters)
@@ -610,7 +647,111 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
         if meta[M_OVERFLOW]:
             break
     meta[M_BUCKET] = k
+    for c in range(threads):
+        for p in range(counters.shape[0]):
+            for x in range(counters.shape[1]):
+                counters[p, x] += tb.counters[c, p, x]
     return q, work, out
+
+
+@kernel(inline="always")
+def thread_buffers(threads, meta_size, counters_shape, n):
+    """Per-thread copies of what run_stage writes besides the neurons' own rows (meta, spike
+    buffer, counters) for ``threads`` threads (0: none), room for the wake times of ``n``
+    touched neurons, and the threads' shares (lo, hi)."""
+    # rows padded by 128 bytes: two threads writing into one cache line would take turns owning it
+    # (counters, incremented for every neuron, made two threads slower than one)
+    return ThreadBuffers(np.zeros((threads, meta_size + 16), dtype=np.int64), np.empty((threads, THREAD_SPIKES)),
+                         np.empty((threads, THREAD_SPIKES), dtype=np.int64),
+                         np.zeros((threads, counters_shape[0] + 4, counters_shape[1]), dtype=np.int64),
+                         np.empty(n), np.empty(threads, dtype=np.int64), np.empty(threads, dtype=np.int64))
+
+
+@kernel(internal=True, refcounted=False)
+def sampled_first(qi, ni, touched, lo, hi):
+    """Reorders touched[lo:hi] so that the neurons with a sample entry come first; returns where
+    the others begin."""
+    m = lo
+    for x in range(lo, hi):
+        j = touched[x]
+        e = ni[j, NB_HEAD]
+        while e >= 0 and qi[e, QKIND] != KIND_SAMPLE:
+            e = qi[e, QLINK]
+        if e >= 0:
+            touched[x] = touched[m]
+            touched[m] = j
+            m += 1
+    return m
+
+
+@kernel(parallel=True)
+def run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, t_meta, t_spk_t, t_spk_i, t_counters,
+                      wake_t, t_order, mid):
+    """run_stage on touched[lo[c]:hi[c]] on thread c (:func:`thread_share`); sets lo[c] to where
+    it stopped."""
+    for c in prange(lo.size):
+        lo[c] = thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo[c], hi[c], t_meta[c], t_spk_t[c],
+                             t_spk_i[c], t_counters[c], wake_t, t_order[c], mid)
+
+
+@kernel(internal=True)
+def thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, meta, spk_t, spk_i, counters, wake_t, order,
+                 mid):
+    """One thread's part of run_stage_threads: run_stage with the thread's buffers and a solver
+    workspace of its own."""
+    # each array followed by 128 unused bytes: the threads' workspaces come from one heap, and
+    # two of them sharing a cache line would make the threads take turns owning it
+    ws = (np.empty((17, max(st.shape[1], 1)))[:1], np.empty(24)[:8], np.empty(24)[:8], np.empty(24)[:8],
+          np.empty((4, 9, 8))[:3], np.zeros(25, dtype=np.int64)[:9], np.empty((5, 8))[:3])
+    return m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, touched, lo, hi, spk_t, spk_i, order, out, counters,
+                       k, ws, wake_t)
+
+
+@kernel(internal=True)
+def run_stage_split(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, torder, out, k, tb,
+                    mid):
+    """run_stage on touched[ti:n_touched] (neurons of model ``mid``, none with a sample to take),
+    split into one consecutive share per thread. What the threads produce is put together as one
+    thread would have produced it: the spikes are appended to the stage's buffer (which deliver
+    sorts by time and neuron), and the wakes are scheduled afterwards in the order of touched.
+    The neurons of a bucket are independent of each other and nothing they produce depends on
+    the order they are processed in (sort_by_model), so the results are the same bit for bit
+    whatever the number of threads. Returns the spike buffers (grown if needed)."""
+    threads = tb.lo.size
+    n = n_touched - ti
+    meta[M_SPLIT] += n
+    for c in range(threads):
+        tb.lo[c] = ti + c * n // threads
+        tb.hi[c] = ti + (c + 1) * n // threads
+    while True:
+        run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, tb.lo, tb.hi, tb.meta, tb.spk_t, tb.spk_i,
+                          tb.counters, tb.wake_t, torder, mid)
+        n_sp = 0
+        for c in range(threads):
+            n_sp += tb.meta[c, M_STAGE]
+        if spk_t.size - meta[M_STAGE] < n_sp:
+            spk_t = grow_f(spk_t, 2 * spk_t.size + n_sp)
+            spk_i = grow_i(spk_i, 2 * spk_i.size + n_sp)
+        done = True
+        for c in range(threads):
+            o = meta[M_STAGE]
+            for x in range(tb.meta[c, M_STAGE]):
+                spk_t[o + x] = tb.spk_t[c, x]
+                spk_i[o + x] = tb.spk_i[c, x]
+            meta[M_STAGE] = o + tb.meta[c, M_STAGE]
+            tb.meta[c, M_STAGE] = 0
+            if tb.meta[c, M_OVERFLOW]:
+                meta[M_OVERFLOW] = 1
+            if tb.lo[c] < tb.hi[c]:
+                done = False     # its spike buffer ran low: the rest in another round
+        if done:
+            break
+    qf, qi, chunk_next = q
+    for x in range(ti, n_touched):
+        if tb.wake_t[x] < cfg.t_end:
+            j = touched[x]
+            schedule(cfg, qf, qi, chunk_next, meta, slots, k, tb.wake_t[x], j, 0.0, KIND_WAKE, ni[j, VERSION])
+    return spk_t, spk_i
 
 
 @kernel(internal=True, refcounted=False)
@@ -704,12 +845,14 @@ def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
 
 @kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
-              ws, mid, is_source):
+              ws, wake_t, mid, is_source):
     """Processes the touched neurons touched[ti:n_touched], all of model ``mid`` (a source model
     if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
     buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
     ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model, each
-    dispatch reduced to that model's kernels."""
+    dispatch reduced to that model's kernels. A neuron's new wake is scheduled at once, or, if
+    ``wake_t`` is not empty (a thread's share of a stage: :func:`run_stage_threads`), its time
+    is left in wake_t[position in touched] for the caller to schedule."""
     qf, qi, chunk_next = q
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
@@ -723,8 +866,12 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         pop = net.neuron_pop[j]
         counters[pop, C_UPDATES] += 1
         if not (SOURCES and is_source):
-            n_s, n_v = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp,
-                                  n_s, n_v, counters, pop)
+            n_s, n_v, t_w = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws,
+                                       smp, n_s, n_v, counters, pop)
+            if wake_t.size > 0:
+                wake_t[ti - 1] = t_w
+            elif t_w < cfg.t_end:
+                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
             continue
         # a source only takes its samples and schedules its next spike (its spikes do not depend
         # on its state)

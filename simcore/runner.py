@@ -12,6 +12,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from . import codegen
@@ -35,19 +36,26 @@ class RawRun:
     wall_seconds: float
     compile_seconds: float
     layout: Layout = field(repr=False)
+    threads: int = 1
+    updates_on_threads: int = 0       # neuron updates done in stages split over the threads
 
 
 class Simulation:
     """A network ready to run: ``Simulation(arrays).run()``."""
 
-    def __init__(self, arrays, horizon: float | None = None, engine: str = "auto"):
+    def __init__(self, arrays, horizon: float | None = None, engine: str = "auto", threads: int = 1):
         """``engine``: which compiled engine, "auto", "own" or "all" (:func:`simcore.codegen.models_for`);
-        compiled now if it is not yet."""
+        compiled now if it is not yet. ``threads`` > 1: the neurons a stage touches are split over
+        that many threads (at most Numba's thread count) by an engine built for it; the results
+        are the same bit for bit with any number (docs/engine.md)."""
+        if int(threads) != threads or threads < 1:
+            raise ValueError(f"threads must be a whole number >= 1 (got {threads!r})")
         self.arrays = arrays
+        self.threads = min(int(threads), numba.config.NUMBA_NUM_THREADS)
         grid = arrays.netlist.time.mode == GRID
         used = {p.model for p in arrays.populations.values()}
-        names = codegen.models_for(used, grid, engine)
-        self.engine = codegen.engine_for(names, grid=grid)
+        names = codegen.models_for(used, grid, engine, threads=self.threads > 1)
+        self.engine = codegen.engine_for(names, grid=grid, threads=self.threads > 1)
         kw = {} if horizon is None else {"horizon": horizon}
         self.layout = build(arrays, names, **kw)
 
@@ -71,6 +79,7 @@ class Simulation:
         meta = np.zeros(16, dtype=np.int64)
         meta[eng.M_FREE] = 0
         meta[eng.M_CHUNKS] = chunks
+        meta[eng.M_THREADS] = self.threads
         slots = np.zeros((cfg.n_slots, 4), dtype=np.int64)
         slots[:, eng.SHEAD] = -1
         slots[:, eng.STAIL] = -1
@@ -80,12 +89,24 @@ class Simulation:
                np.empty(1024))
         counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
 
+        threads_before = numba.get_num_threads()
+        if self.threads > 1:
+            numba.set_num_threads(self.threads)
+        try:
+            return self._run(progress, st, nf, ni, q, meta, slots, touched, work, out, counters)
+        finally:
+            numba.set_num_threads(threads_before)
+
+    def _run(self, progress, st, nf, ni, q, meta, slots, touched, work, out, counters) -> RawRun:
+        eng = self.engine
+        lay = self.layout
+        cfg, net = lay.cfg, lay.net
         # first calls compile (or load from the on-disk cache): timed apart from the run
         t_compile = time.perf_counter()
         with codegen.compile_lock(eng):
             q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
             q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
-            codegen.mark_ready(lay.model_names, cfg.grid)
+            codegen.mark_ready(lay.model_names, cfg.grid, self.threads > 1)
         compile_seconds = time.perf_counter() - t_compile
 
         spikes_t, spikes_i, smp_r, smp_t, smp_v = [], [], [], [], []
@@ -124,7 +145,8 @@ class Simulation:
             simulated = min(simulated, self.arrays.netlist.time.duration)
         cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
         return RawRun(cat(spikes_t, np.float64), cat(spikes_i, np.int64), cat(smp_r, np.int64), cat(smp_t, np.float64),
-                      cat(smp_v, np.float64), counters, float(simulated), partial, wall, compile_seconds, lay)
+                      cat(smp_v, np.float64), counters, float(simulated), partial, wall, compile_seconds, lay,
+                      self.threads, int(meta[eng.M_SPLIT]))
 
     @staticmethod
     def _harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v):

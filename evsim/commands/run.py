@@ -23,6 +23,9 @@ def add_parser(sub):
     p.add_argument("--backend", default="event", help="event (default) or brian2")
     p.add_argument("-o", "--output", metavar="FILE", help="write the results to FILE (.npz)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int,
+                   help="threads (event backend: default 1, more split each delay window's neurons over them, "
+                        "same results; event-gated units: default all cores)")
     p.set_defaults(func=run)
 
 
@@ -44,6 +47,8 @@ def run(args) -> int:
         raise UsageError(f"unknown backend {args.backend!r} (available: {', '.join(backends.BACKENDS)})")
     if args.output and not args.output.endswith(".npz"):
         raise UsageError(f"the output file must end in .npz (got {args.output!r})")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be >= 1 (got {args.threads})")
     net = load(args, overrides_from(args))
     t0 = time.perf_counter()
     arrays = backends.as_expanded(net)
@@ -51,7 +56,7 @@ def run(args) -> int:
     bar = None if args.quiet else ProgressBar(net.time.duration, net.time.dt if net.time.mode == "steps" else None)
     try:
         backend = backends.get(args.backend)
-        kw = {"progress": bar} if args.backend == "event" else {}
+        kw = {"progress": bar, "threads": args.threads} if args.backend == "event" else {}
         result = backend.run(arrays, **kw)
     except backends.BackendError as exc:
         raise UsageError(str(exc)) from None
@@ -108,7 +113,8 @@ def summary(net, arrays, result, output) -> str:
     lines.append(f"  synaptic events {events}, spikes {tot.get('spikes', 0)}, activity sparsity "
                  f"{tot.get('activity_sparsity', 1.0):.4f}")
     rate = f", {events / wall:.3g} events/s" if wall > 0 else ""
-    lines.append(f"  run {wall:.3f} s{rate}; compile {meta.get('compile_seconds', 0.0):.2f} s, "
+    on = f" on {meta['threads']} threads" if meta.get("threads", 1) > 1 else ""
+    lines.append(f"  run {wall:.3f} s{on}{rate}; compile {meta.get('compile_seconds', 0.0):.2f} s, "
                  f"expand {meta.get('expand_seconds', 0.0):.2f} s")
     if output:
         lines.append(f"  results written to {output}" + (" (marked partial)" if result.partial else ""))

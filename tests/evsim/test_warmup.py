@@ -72,3 +72,20 @@ def test_an_own_engine_job_runs_on_the_networks_own_engine(tmp_path, monkeypatch
     seconds, compiling = warmup._ready(("own", _netlist(tmp_path, "a", source=TIMES)))
     assert seen == [("own", 2e-3)]
     assert seconds >= compiling >= 0.0
+
+
+def test_ready_passes_the_thread_count_to_the_simulation(tmp_path, monkeypatch):
+    """_ready(job, threads) builds the simulation for that many threads (which selects the
+    engine built for threads: simcore.codegen)."""
+    import simcore.runner
+
+    seen = []
+    real = simcore.runner.Simulation
+
+    def spy(arrays, engine="auto", threads=1, **kw):
+        seen.append(threads)
+        return real(arrays, engine=engine, **kw)    # one thread here: nothing more to compile
+
+    monkeypatch.setattr(simcore.runner, "Simulation", spy)
+    warmup._ready(("own", _netlist(tmp_path, "a", source=TIMES)), 2)
+    assert seen == [2]

@@ -1,0 +1,97 @@
+"""Splitting a delay window's neurons over threads changes nothing in the results."""
+from __future__ import annotations
+
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+
+import backends
+import netspec
+
+# 400 Poisson sources -> 2000 lif_exp neurons (about 900 inputs per 1 ms window, so each window
+# splits), recurrent connections among the neurons so that spikes found on different threads
+# feed back, one neuron's membrane sampled (a window with a sample runs on one thread)
+NET = """
+seed: 7
+time: {{duration: 300 ms, mode: {mode}, dt: 0.1 ms}}
+populations:
+  src: {{size: 400, model: poisson, params: {{rate: 40 Hz}}}}
+  n:
+    size: 2000
+    model: lif_exp
+    params: {{tau_m: 20 ms, tau_exc: 5 ms, tau_inh: 10 ms, e_l: -60 mV, v_th: -50 mV, v_reset: -60 mV, t_ref: 2 ms}}
+projections:
+  - {{name: drive, from: src, to: n, connect: {{out_degree: 60}}, weight: 4 mV, delay: {{uniform: [1 ms, 5 ms]}}, port: exc}}
+  - {{name: rec, from: n, to: n, connect: {{out_degree: 20}}, weight: 2 mV, delay: {{uniform: [1 ms, 3 ms]}}, port: exc}}
+  - {{name: inh, from: n, to: n, connect: {{out_degree: 10}}, weight: -3 mV, delay: 2 ms, port: inh}}
+record:
+  spikes: [n, src]
+  state: {{n: {{vars: [v], neurons: [5], every: 1 ms}}}}
+"""
+
+
+def run(mode: str, threads: int):
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(NET.format(mode=mode))))
+    return backends.run(arrays, threads=threads)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+@pytest.mark.parametrize("mode", ["exact", "grid"])
+def test_two_threads_give_the_same_spikes_samples_and_counters_as_one(mode):
+    """Spikes, samples and counters are bit-identical on one thread and on two, and the second
+    run did split its windows over the threads."""
+    one = run(mode, threads=1)
+    two = run(mode, threads=2)
+    assert one.meta["updates_on_threads"] == 0
+    assert two.meta["threads"] == 2
+    assert two.meta["updates_on_threads"] > 0.5 * two.counters["n"]["neuron_updates"]
+    assert sum(t.size for t, _ in one.spikes.values()) > 1000
+    for pop in ("n", "src"):
+        np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
+        np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
+    np.testing.assert_array_equal(one.state["n"]["times"], two.state["n"]["times"])
+    np.testing.assert_array_equal(one.state["n"]["v"], two.state["n"]["v"])
+    assert one.counters == two.counters
+
+
+def test_threads_must_be_a_positive_whole_number():
+    """threads = 0 is refused with a message, before anything compiles."""
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(NET.format(mode="exact"))))
+    with pytest.raises(ValueError, match="threads must be"):
+        backends.run(arrays, threads=0)
+
+
+# one source whose every spike makes all 10 000 neurons fire at the same instant: each thread's
+# share of that window fires 5000 spikes, more than a thread's spike buffer takes in one round
+# (THREAD_SPIKES = 4096), so the shares finish in a second round
+VOLLEY = """
+seed: 3
+time: {duration: 30 ms, mode: exact}
+populations:
+  src: {size: 1, model: poisson, params: {rate: 300 Hz}}
+  n:
+    size: 10000
+    model: lif_exp
+    params: {tau_m: 20 ms, tau_exc: 1 ms, e_l: 0 mV, v_th: 10 mV, v_reset: 0 mV, t_ref: 2 ms}
+projections:
+  - {name: volley, from: src, to: n, connect: all_to_all, weight: 200 mV, delay: 1 ms, port: exc}
+record:
+  spikes: [n]
+"""
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+def test_a_window_with_more_spikes_than_a_thread_buffer_holds():
+    """Windows in which every neuron fires (more spikes per thread than its buffer holds) give the
+    same spikes on two threads as on one."""
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(VOLLEY)))
+    one = backends.run(arrays, threads=1)
+    two = backends.run(arrays, threads=2)
+    t1, i1 = one.spikes["n"]
+    assert t1.size >= 20000 and np.unique(t1).size < t1.size / 5000     # volleys of 10 000
+    assert two.meta["updates_on_threads"] >= 20000
+    np.testing.assert_array_equal(t1, two.spikes["n"][0])
+    np.testing.assert_array_equal(i1, two.spikes["n"][1])
+    assert one.counters == two.counters
