@@ -12,28 +12,23 @@ from .result import Result
 NOMINAL_DT = 1e-4
 
 
-def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto", threads: int | None = None) -> Result:
+def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto",
+        threads: int | None = None) -> Result:
     """Simulates an expanded netlist. ``progress(sim_time, t_end, events, wall)`` is called as
     the run goes on. An interrupted run (Ctrl-C, SIGTERM) returns what was simulated so far,
     with ``meta['partial']`` true. ``engine``, ``threads``: which compiled engine, on how many
     threads (simcore.runner.Simulation; default one; event-gated networks: Numba's thread
     count by default, see simcore/egru)."""
     from simcore.egru.network import is_gated
+    from simcore.runner import Simulation, numba_threads
 
     if is_gated(arrays.netlist):            # event-gated units (EGRU): the discrete-step gated engine
         from simcore.egru.runner import run as run_gated
 
         if threads is None:
             return run_gated(arrays, progress=progress)
-        import numba
-
-        before = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
+        with numba_threads(threads):
             return run_gated(arrays, progress=progress)
-        finally:
-            numba.set_num_threads(before)
-    from simcore.runner import Simulation
 
     t0 = time.perf_counter()
     sim = Simulation(arrays, horizon=horizon, engine=engine, threads=1 if threads is None else threads)

@@ -7,6 +7,7 @@ and never holds more output than one chunk inside the kernel.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -89,13 +90,8 @@ class Simulation:
                np.empty(1024))
         counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
 
-        threads_before = numba.get_num_threads()
-        if self.threads > 1:
-            numba.set_num_threads(self.threads)
-        try:
+        with numba_threads(self.threads):
             return self._run(progress, st, nf, ni, q, meta, slots, touched, work, out, counters)
-        finally:
-            numba.set_num_threads(threads_before)
 
     def _run(self, progress, st, nf, ni, q, meta, slots, touched, work, out, counters) -> RawRun:
         eng = self.engine
@@ -161,6 +157,17 @@ class Simulation:
         meta[eng.M_SPIKES] = 0
         meta[eng.M_SAMPLES] = 0
         meta[eng.M_SVALS] = 0
+
+
+@contextlib.contextmanager
+def numba_threads(n: int):
+    """Numba's parallel loops run on ``n`` threads (at most its thread count) inside the block."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 class _StopRequests:

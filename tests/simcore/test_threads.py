@@ -21,9 +21,11 @@ populations:
   n:
     size: 2000
     model: lif_exp
-    params: {{tau_m: 20 ms, tau_exc: 5 ms, tau_inh: 10 ms, e_l: -60 mV, v_th: -50 mV, v_reset: -60 mV, t_ref: 2 ms}}
+    params: {{tau_m: 20 ms, tau_exc: 5 ms, tau_inh: 10 ms, e_l: -60 mV, v_th: -50 mV, v_reset: -60 mV,
+              t_ref: 2 ms}}
 projections:
-  - {{name: drive, from: src, to: n, connect: {{out_degree: 60}}, weight: 4 mV, delay: {{uniform: [1 ms, 5 ms]}}, port: exc}}
+  - {{name: drive, from: src, to: n, connect: {{out_degree: 60}}, weight: 4 mV, delay: {{uniform: [1 ms, 5 ms]}},
+     port: exc}}
   - {{name: rec, from: n, to: n, connect: {{out_degree: 20}}, weight: 2 mV, delay: {{uniform: [1 ms, 3 ms]}}, port: exc}}
   - {{name: inh, from: n, to: n, connect: {{out_degree: 10}}, weight: -3 mV, delay: 2 ms, port: inh}}
 record:
