@@ -3,8 +3,8 @@
 Numba cannot cache a function that receives other compiled functions as arguments, so the
 engine is specialised by source: :func:`engine_for` writes a copy of
 ``engine_template.py`` whose dispatch functions call the network's model kernels by index
-and whose ``GRID`` and ``SOURCES`` constants fix the time mode and whether source code is
-needed, imports it, and lets Numba cache its compiled code beside it. The file's name is a
+and whose ``GRID``, ``SOURCES`` and ``THREADS`` constants fix the time mode, whether source
+code is needed and whether a stage's neurons can be split over threads, imports it, and lets Numba cache its compiled code beside it. The file's name is a
 hash of the template and every source file it compiles in, so an edited kernel gets a new
 engine and an unchanged one is never compiled twice (see ``cache_dir``).
 """
