@@ -331,6 +331,26 @@ ENGINES = {"own": "the engine compiled over the network's own models (what `evsi
            "all": "the engine compiled over every model (what a network runs on until its own is compiled)"}
 
 
+def add_run_options(ap, per: str) -> None:
+    """The options both comparison benchmarks take: --repeat (simulations per simulator and
+    ``per``), --rounds, --json, --threads, --engine."""
+    ap.add_argument("--repeat", type=int, default=5, help=f"simulations per simulator and {per} (default 5)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
+    ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for evsim and for Brian2 cpp_standalone (OpenMP); default 1")
+    ap.add_argument("--engine", choices=tuple(ENGINES), default="own",
+                    help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
+                         "NETLIST` prepares) or over every model (what a network whose own engine is not "
+                         "compiled runs on)")
+
+
+def check_run_options(ap, args) -> None:
+    if args.repeat < 1 or args.rounds < 1 or args.threads < 1:
+        ap.error("--repeat, --rounds and --threads must be at least 1")
+
+
 def print_timings(title: str, out: dict) -> None:
     """The network line and the table of loop, compile, build, call and first-result times."""
     jobs = out["jobs"]

@@ -43,16 +43,7 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5, help="simulations per simulator and mode (default 5)")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
-    ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads for evsim and for Brian2 cpp_standalone (OpenMP); default 1")
-    ap.add_argument("--engine", choices=("own", "all"), default="own",
-                    help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
-                         "NETLIST` prepares) or over every model (what a network whose own engine is not "
-                         "compiled runs on)")
+    B.add_run_options(ap, "mode")
     ap.add_argument("--netlist", default=DEFAULT_NETLIST, help="the CUBA netlist (default yaml_models/cuba.yaml)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                     help="netlist override, e.g. --set time.duration='0.2 s' (repeatable)")
@@ -60,8 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip the cold/warm start-up processes")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (job files, spikes)")
     args = ap.parse_args(argv)
-    if args.repeat < 1 or args.rounds < 1:
-        ap.error("--repeat and --rounds must be at least 1")
+    B.check_run_options(ap, args)
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:

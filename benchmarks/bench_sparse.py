@@ -66,16 +66,7 @@ DELAYS = {"spread": "{uniform: [1 ms, 20 ms]}", "fixed": "1 ms"}
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5, help="simulations per simulator and network (default 5)")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="rounds of all simulators, alternating, each giving its own ratios (default 3)")
-    ap.add_argument("--json", metavar="PATH", help="write every number to this JSON file")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads for evsim and for Brian2 cpp_standalone (OpenMP); default 1")
-    ap.add_argument("--engine", choices=("own", "all"), default="own",
-                    help="evsim's compiled engine: over the network's own models (default; what `evsim warmup "
-                         "NETLIST` prepares) or over every model (what a network whose own engine is not "
-                         "compiled runs on)")
+    B.add_run_options(ap, "network")
     ap.add_argument("--neurons", type=int, default=100_000)
     ap.add_argument("--sources", type=int, default=1000)
     ap.add_argument("--out-degree", type=int, default=100)
@@ -88,8 +79,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-brian2-fixed", action="store_true", help="run Brian2 on the spread-delay network only")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (netlists, spikes)")
     args = ap.parse_args(argv)
-    if args.repeat < 1 or args.rounds < 1:
-        ap.error("--repeat and --rounds must be at least 1")
+    B.check_run_options(ap, args)
     if min(args.neurons, args.sources, args.out_degree) < 1 or args.out_degree > args.neurons or args.interval <= 0:
         ap.error("need neurons, sources >= 1, 1 <= out-degree <= neurons and interval > 0")
     targets = [t for t in args.targets.split(",") if t]

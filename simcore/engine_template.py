@@ -582,11 +582,11 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
     no_wakes = np.empty(0)
     threads = 0
-    if THREADS:
+    if THREADS:        # (the engine without threads compiles none of their buffers)
         if meta[M_THREADS] > 1:
             threads = meta[M_THREADS]
-    tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0)
-    torder = np.empty((threads, 0), dtype=np.int64)
+        tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0)
+        torder = np.empty((threads, 0), dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
         t0 = bucket_start(cfg, k)
@@ -647,10 +647,11 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
         if meta[M_OVERFLOW]:
             break
     meta[M_BUCKET] = k
-    for c in range(threads):
-        for p in range(counters.shape[0]):
-            for x in range(counters.shape[1]):
-                counters[p, x] += tb.counters[c, p, x]
+    if THREADS:
+        for c in range(threads):
+            for p in range(counters.shape[0]):
+                for x in range(counters.shape[1]):
+                    counters[p, x] += tb.counters[c, p, x]
     return q, work, out
 
 

@@ -1,6 +1,7 @@
 """The benchmark scripts' rounds: every simulator once per round, ratios taken within a round."""
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -52,3 +53,13 @@ def test_a_job_that_fails_in_a_later_round_fails_and_is_not_rerun():
     assert not jobs["b"]["ok"] and jobs["b"]["error"].startswith("round 2: crashed")
     assert "b (round 3/3)" not in [c[0] for c in runner.calls]
     assert B.ratio(jobs["b"], jobs["a"]) is None
+
+
+@pytest.mark.parametrize("script", ["bench_cuba", "bench_sparse"])
+def test_threads_below_one_is_refused_before_anything_runs(script, capsys):
+    """--threads 0 stops the benchmark with a usage error (exit status 2)."""
+    mod = importlib.import_module(script)
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--threads", "0"])
+    assert exc.value.code == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err
