@@ -1,6 +1,7 @@
 """The `event` backend: evsim's own compiled event-driven engine (simcore)."""
 from __future__ import annotations
 
+import contextlib
 import platform
 import time
 
@@ -25,9 +26,7 @@ def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto
     if is_gated(arrays.netlist):            # event-gated units (EGRU): the discrete-step gated engine
         from simcore.egru.runner import run as run_gated
 
-        if threads is None:
-            return run_gated(arrays, progress=progress)
-        with numba_threads(threads):
+        with contextlib.nullcontext() if threads is None else numba_threads(threads):
             return run_gated(arrays, progress=progress)
 
     t0 = time.perf_counter()

@@ -4,9 +4,10 @@ Numba cannot cache a function that receives other compiled functions as argument
 engine is specialised by source: :func:`engine_for` writes a copy of
 ``engine_template.py`` whose dispatch functions call the network's model kernels by index
 and whose ``GRID``, ``SOURCES`` and ``THREADS`` constants fix the time mode, whether source
-code is needed and whether a stage's neurons can be split over threads, imports it, and lets Numba cache its compiled code beside it. The file's name is a
-hash of the template and every source file it compiles in, so an edited kernel gets a new
-engine and an unchanged one is never compiled twice (see ``cache_dir``).
+code is needed and whether a stage's neurons can be split over threads, imports it, and lets
+Numba cache its compiled code beside it. The file's name is a hash of the template and every
+source file it compiles in, so an edited kernel gets a new engine and an unchanged one is never
+compiled twice (see ``cache_dir``).
 """
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ THREAD_SPIKES = 4096
 
 
 # (flat: a parallel loop cannot take a tuple inside a tuple)
-ThreadBuffers = namedtuple("ThreadBuffers", "meta spk_t spk_i counters wake_t lo hi")
+ThreadBuffers = namedtuple("ThreadBuffers", "meta spk_t spk_i counters wake_t lo hi ws_scratch ws_rate ws_a ws_b "
+                                             "ws_lv ws_lc ws_lr")
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -585,7 +586,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     if THREADS:        # (the engine without threads compiles none of their buffers)
         if meta[M_THREADS] > 1:
             threads = meta[M_THREADS]
-        tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0)
+        tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0, st.shape[1])
         torder = np.empty((threads, 0), dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
@@ -656,16 +657,20 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
 
 @kernel(inline="always")
-def thread_buffers(threads, meta_size, counters_shape, n):
+def thread_buffers(threads, meta_size, counters_shape, n, n_state):
     """Per-thread copies of what run_stage writes besides the neurons' own rows (meta, spike
-    buffer, counters) for ``threads`` threads (0: none), room for the wake times of ``n``
-    touched neurons, and the threads' shares (lo, hi)."""
-    # rows padded by 128 bytes: two threads writing into one cache line would take turns owning it
-    # (counters, incremented for every neuron, made two threads slower than one)
+    buffer, counters, solver workspace: run_until's ``ws``, row c of each ``ws_*`` for thread c)
+    for ``threads`` threads (0: none), room for the wake times of ``n`` touched neurons, and the
+    threads' shares (lo, hi). Allocated once per run_until call, not per stage."""
+    # rows padded by 128 bytes or more: two threads writing into one cache line would take turns
+    # owning it (counters, incremented for every neuron, made two threads slower than one)
     return ThreadBuffers(np.zeros((threads, meta_size + 16), dtype=np.int64), np.empty((threads, THREAD_SPIKES)),
                          np.empty((threads, THREAD_SPIKES), dtype=np.int64),
                          np.zeros((threads, counters_shape[0] + 4, counters_shape[1]), dtype=np.int64),
-                         np.empty(n), np.empty(threads, dtype=np.int64), np.empty(threads, dtype=np.int64))
+                         np.empty(n), np.empty(threads, dtype=np.int64), np.empty(threads, dtype=np.int64),
+                         np.empty((threads, 17, max(n_state, 1))), np.empty((threads, 24)), np.empty((threads, 24)),
+                         np.empty((threads, 24)), np.empty((threads, 4, 9, 8)), np.zeros((threads, 25), dtype=np.int64),
+                         np.empty((threads, 5, 8)))
 
 
 @kernel(internal=True, refcounted=False)
@@ -687,23 +692,21 @@ def sampled_first(qi, ni, touched, lo, hi):
 
 @kernel(parallel=True)
 def run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, t_meta, t_spk_t, t_spk_i, t_counters,
-                      wake_t, t_order, mid):
+                      wake_t, t_order, mid, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr):
     """run_stage on touched[lo[c]:hi[c]] on thread c (:func:`thread_share`); sets lo[c] to where
     it stopped."""
     for c in prange(lo.size):
         lo[c] = thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo[c], hi[c], t_meta[c], t_spk_t[c],
-                             t_spk_i[c], t_counters[c], wake_t, t_order[c], mid)
+                             t_spk_i[c], t_counters[c], wake_t, t_order[c], mid, ws_scratch[c], ws_rate[c], ws_a[c],
+                             ws_b[c], ws_lv[c], ws_lc[c], ws_lr[c])
 
 
-@kernel(internal=True)
+@kernel(internal=True, refcounted=False)
 def thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, meta, spk_t, spk_i, counters, wake_t, order,
-                 mid):
-    """One thread's part of run_stage_threads: run_stage with the thread's buffers and a solver
-    workspace of its own."""
-    # each array followed by 128 unused bytes: the threads' workspaces come from one heap, and
-    # two of them sharing a cache line would make the threads take turns owning it
-    ws = (np.empty((17, max(st.shape[1], 1)))[:1], np.empty(24)[:8], np.empty(24)[:8], np.empty(24)[:8],
-          np.empty((4, 9, 8))[:3], np.zeros(25, dtype=np.int64)[:9], np.empty((5, 8))[:3])
+                 mid, scratch, rate, a, b, lv, lc, lr):
+    """One thread's part of run_stage_threads: run_stage with the thread's buffers and its rows of
+    the solver workspace, cut to the shapes of run_until's (the rest of each row is padding)."""
+    ws = (scratch[:1], rate[:8], a[:8], b[:8], lv[:3], lc[:9], lr[:3])
     return m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, touched, lo, hi, spk_t, spk_i, order, out, counters,
                        k, ws, wake_t)
 
@@ -726,7 +729,8 @@ def run_stage_split(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched
         tb.hi[c] = ti + (c + 1) * n // threads
     while True:
         run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, tb.lo, tb.hi, tb.meta, tb.spk_t, tb.spk_i,
-                          tb.counters, tb.wake_t, torder, mid)
+                          tb.counters, tb.wake_t, torder, mid, tb.ws_scratch, tb.ws_rate, tb.ws_a, tb.ws_b, tb.ws_lv,
+                          tb.ws_lc, tb.ws_lr)
         n_sp = 0
         for c in range(threads):
             n_sp += tb.meta[c, M_STAGE]
