@@ -384,6 +384,9 @@ TRAIN = Struct({
     "hidden": ListOf(Text(), doc="hidden populations, for the regulariser (default: the other lif_exp populations)"),
     "checkpoint": Text(doc="checkpoint file (default: <output directory>/<name>.ckpt.npz)"),
     "max_spikes": Integer(min=1, doc="spike buffer per trial, inputs included (default 4096)"),
+    "select": Text(enum=("last", "best_val"),
+                   doc="the parameters a run ends with: the last epoch's (default) or those of the epoch with the "
+                       "highest validation accuracy (the earliest of equals)"),
 }, doc="how the network is trained (evsim train)")
 
 NETLIST = Struct({

@@ -91,7 +91,9 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     except BufferOverflow as exc:
         raise UsageError(str(exc)) from None
-    print(f"{net.name}: {summary['epochs']} epochs, validation accuracy {100 * summary['val_acc']:.2f} %, "
+    kept = "" if summary["selected_epoch"] == summary["epochs"] else \
+        f" (kept: epoch {summary['selected_epoch']}, best validation)"
+    print(f"{net.name}: {summary['epochs']} epochs{kept}, validation accuracy {100 * summary['val_acc']:.2f} %, "
           f"test accuracy {100 * summary['test_acc']:.2f} %, {summary['test_spikes_per_sample']:.1f} hidden spikes "
           f"per sample, {summary['mean_epoch_seconds']:.2f} s per epoch")
     print(f"  trained netlist {summary['trained_netlist']}; metrics {summary['metrics']}; "

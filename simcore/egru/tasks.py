@@ -12,11 +12,14 @@ Input size: n_classes + n_noise.
 seq_digits: scikit-learn's bundled 8x8 digits (1797 images, 16 grey levels; pip install
 'evsim[images]'), values p/16, fed ``pixel`` by pixel (64 steps, 1 input; the default) or
 ``row`` by row (8 steps, 8 inputs). Split: a seeded shuffle, n_test (360) and n_val (180) held
-out, 1257 for training. task_params: order (pixel | row), n_val, n_test.
+out, 1257 for training. task_params: order (pixel | row), n_val, n_test, shift (default 0: each
+training image, every time it is drawn, translated by (dy, dx) drawn uniformly from
+{-shift..shift}^2, pixels moved in from outside 0; validation and test images never).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -48,6 +51,7 @@ class SeqSplits:
     n_inputs: int
     n_steps: int
     description: str = ""
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None   # training batches only
 
 
 def make(name: str, params: dict, n_inputs: int, seed: int) -> SeqSplits:
@@ -92,9 +96,12 @@ def seq_digits(params: dict, n_inputs: int, seed: int) -> SeqSplits:
     order_kind = params.pop("order", "pixel")
     n_val = take(params, "n_val", 180, int)
     n_test = take(params, "n_test", 360, int)
-    leftover(params, ("order", "n_val", "n_test"))
+    shift = take(params, "shift", 0, int)
+    leftover(params, ("order", "n_val", "n_test", "shift"))
     if order_kind not in ("pixel", "row"):
         raise TaskError(f"task_params.order: expected pixel or row (got {order_kind!r})")
+    if not 0 <= shift <= 3:
+        raise TaskError(f"task_params.shift: expected 0 to 3 pixels (got {shift})")
     need = 1 if order_kind == "pixel" else 8
     if n_inputs != need:
         raise TaskError(f"seq_digits ({order_kind} by {order_kind}) needs an input population of {need} "
@@ -108,4 +115,17 @@ def seq_digits(params: dict, n_inputs: int, seed: int) -> SeqSplits:
     sets = [SeqDataset(seq[i], y[i]) for i in (train, val, test)]
     return SeqSplits(*sets, n_classes=10, n_inputs=need, n_steps=64 // need,
                      description=f"sequential digits 8x8 ({order_kind} by {order_kind}, {64 // need} steps) "
-                                 f"{len(train)}/{len(val)}/{len(test)}")
+                                 f"{len(train)}/{len(val)}/{len(test)}" + (f", shifts up to {shift}" if shift else ""),
+                     augment=(lambda x, rng: shift_images(x, shift, rng)) if shift else None)
+
+
+def shift_images(x: np.ndarray, shift: int, rng: np.random.Generator) -> np.ndarray:
+    """A batch of 8x8 images stored as sequences (B, T, n_in) with T * n_in = 64, each translated
+    by its own (dy, dx) uniform in {-shift..shift}^2: out[b, i, j] = img[b, i - dy, j - dx], 0 where
+    that falls outside the image."""
+    b = x.shape[0]
+    img = np.pad(x.reshape(b, 8, 8), ((0, 0), (shift, shift), (shift, shift)))
+    dy, dx = rng.integers(-shift, shift + 1, (2, b))
+    rows = (shift - dy)[:, None] + np.arange(8)
+    cols = (shift - dx)[:, None] + np.arange(8)
+    return img[np.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(x.shape)

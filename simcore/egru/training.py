@@ -64,6 +64,7 @@ class GatedConfig:
     hidden: tuple
     checkpoint: str | None
     locs: dict = field(default_factory=dict, repr=False)
+    select: str = "last"
 
     def loc(self, *path):
         path = tuple(path)
@@ -172,7 +173,7 @@ def parse(netlist) -> GatedConfig:
     return GatedConfig(task, dict(raw.get("task_params", {})), params, estimator, projs, vals["scale"],
                        vals["reg_activity"], int(raw.get("epochs", 10)), int(raw.get("batch_size", 32)),
                        int(raw.get("seed", 0)), {"weight": Group("weight", True, **gv)}, inp, out, hidden,
-                       raw.get("checkpoint"), locs)
+                       raw.get("checkpoint"), locs, raw.get("select", "last"))
 
 
 class EgruTrainer(Trainer):
@@ -215,6 +216,8 @@ class EgruTrainer(Trainer):
                       for w in ("weight", "delay")}
         self.epoch = 0
         self.history = []
+        self.best, self.best_epoch = None, 0
+        self._batch_epoch, self._batch = -1, 0
         self._constrain()
 
     # ------------------------------------------------------------------ parameters as one vector
@@ -251,6 +254,11 @@ class EgruTrainer(Trainer):
                                   self.cfg.reg_activity, self.dense, need_grad)
 
     def step(self, x, labels, epoch: int):
+        if self.splits.augment is not None:
+            # one stream per (seed, epoch, batch): the same batches as without resuming
+            self._batch = self._batch + 1 if self._batch_epoch == epoch else 0
+            self._batch_epoch = epoch
+            x = self.splits.augment(x, np.random.default_rng([self.cfg.seed, 13, epoch, self._batch]))
         res = self._run(x, labels, True)
         g = np.nan_to_num(self._flat(res.grad), nan=0.0, posinf=0.0, neginf=0.0)
         p = self._flat()
@@ -356,7 +364,7 @@ class EgruTrainer(Trainer):
             np.savez(fh, **arrays)
         data.get("train", {}).pop("checkpoint", None)
         header = (f"# {self.netlist.name}, trained by evsim train ({'dense GRU, ' if self.dense else ''}"
-                  f"{', '.join(self.cfg.params)} on {self.cfg.task}, {self.epoch} epochs)\n")
+                  f"{', '.join(self.cfg.params)} on {self.cfg.task}, {self.epochs_text()})\n")
         write_text(yaml_path, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100,
                                                        default_flow_style=None))
         # what was written must build the trained network

@@ -12,6 +12,7 @@ schema): every problem is a NetlistError with the line it was written on.
       seed: 1
       weights: {optimizer: adam, lr: 5 mV, schedule: exponential, lr_decay: 0.95}
       delays: {optimizer: adam, lr: 0.5 ms, min: 0 ms, max: 20 ms}
+      select: last                      # last | best_val: the epoch whose parameters the run keeps
 """
 from __future__ import annotations
 
@@ -73,6 +74,7 @@ class TrainConfig:
     hidden: tuple
     checkpoint: str | None
     max_spikes: int
+    select: str = "last"
     locs: dict = field(default_factory=dict, repr=False)
 
     def loc(self, *path) -> Location:
@@ -201,7 +203,7 @@ def parse(netlist) -> TrainConfig:
                        projections=projs, loss=loss, epochs=int(raw.get("epochs", 10)),
                        batch_size=int(raw.get("batch_size", 32)), seed=int(raw.get("seed", 0)), groups=groups,
                        input=inp, output=out, hidden=hidden, checkpoint=raw.get("checkpoint"),
-                       max_spikes=int(raw.get("max_spikes", 4096)), locs=locs)
+                       max_spikes=int(raw.get("max_spikes", 4096)), select=raw.get("select", "last"), locs=locs)
 
 
 class _Sink:

@@ -108,6 +108,7 @@ class Trainer:
                                         cfg.groups[w].lr_final) for w in ("weight", "delay")}
         self.epoch = 0
         self.history: list[Metrics] = []
+        self.best, self.best_epoch = None, 0
         self._constrain()
 
     # ------------------------------------------------------------------ parameters
@@ -190,7 +191,9 @@ class Trainer:
             checkpoint: str | None = None, name: str | None = None) -> dict:
         """Trains up to ``epochs`` (default: train.epochs) and writes, in out_dir: the checkpoint
         (every epoch), <name>_metrics.csv, <name>_trained.yaml with <name>_trained.npz, and
-        <name>_summary.json (final validation and test accuracy)."""
+        <name>_summary.json (validation and test accuracy). With train.select: best_val the
+        network ends with the parameters of the epoch of highest validation accuracy (the
+        earliest of equals; kept in the checkpoint too), and those are tested and exported."""
         from tqdm import tqdm
 
         name = name or self.netlist.name
@@ -214,15 +217,22 @@ class Trainer:
             else:
                 self.log(f"epoch {m.epoch}/{total}: loss {m.train_loss:.4f}, train {100 * m.train_acc:.1f} %, "
                          f"val {100 * m.val_acc:.1f} %, {m.train_spikes:.1f} spikes/sample, {m.seconds:.1f} s")
+            if self.cfg.select == "best_val" and (self.best is None or
+                                                  m.val_acc > self.history[self.best_epoch - 1].val_acc):
+                self.best = {k: np.array(v, copy=True) for k, v in self._trained_arrays().items()}
+                self.best_epoch = m.epoch
             self.save_checkpoint(ckpt)
             self.write_metrics(metrics_path)
+        if self.best is not None:
+            self._restore_trained(self.best)
         test_loss, test_acc, test_spikes = self.evaluate(self.splits.test)
         yaml_path = os.path.join(out_dir, f"{name}_trained.yaml")
         self.export(yaml_path)
-        last = self.history[-1] if self.history else None
+        kept = self.history[self.selected_epoch - 1] if self.history else None
         summary = {"netlist": self.netlist.name, "task": self.cfg.task, "params": self.cfg.params,
                    "estimator": self.cfg.estimator, "epochs": self.epoch, "seed": self.cfg.seed,
-                   "val_acc": last.val_acc if last else None, "test_acc": test_acc, "test_loss": test_loss,
+                   "select": self.cfg.select, "selected_epoch": self.selected_epoch,
+                   "val_acc": kept.val_acc if kept else None, "test_acc": test_acc, "test_loss": test_loss,
                    "test_spikes_per_sample": test_spikes,
                    "mean_epoch_seconds": float(np.mean([h.seconds for h in self.history])) if self.history else None,
                    "trained_netlist": yaml_path, "metrics": metrics_path, "checkpoint": ckpt}
@@ -240,6 +250,17 @@ class Trainer:
             w.writerow(Metrics.FIELDS)
             for m in self.history:
                 w.writerow([f"{x:.6g}" if isinstance(x, float) else x for x in m.row()])
+
+    def epochs_text(self) -> str:
+        """'N epochs', and which epoch's parameters were kept when not the last."""
+        kept = self.selected_epoch
+        return f"{self.epoch} epochs" + (f", the parameters of epoch {kept} (best validation accuracy)"
+                                         if kept != self.epoch else "")
+
+    @property
+    def selected_epoch(self) -> int:
+        """The epoch whose parameters the network holds after fit."""
+        return self.best_epoch if self.best is not None else self.epoch
 
     # ------------------------------------------------------------------ checkpoints
     def fingerprint(self) -> str:
@@ -264,6 +285,9 @@ class Trainer:
         arrays = {"version": np.asarray(CKPT_VERSION), "epoch": np.asarray(self.epoch),
                   "fingerprint": np.asarray(self.fingerprint()),
                   "history": np.asarray(json.dumps([m.row() for m in self.history])), **self._trained_arrays()}
+        if self.best is not None:
+            arrays["best_epoch"] = np.asarray(self.best_epoch)
+            arrays.update({f"best/{k}": v for k, v in self.best.items()})
         for what, opt in self.opt.items():
             for k, v in opt.state().items():
                 arrays[f"opt/{what}/{k}"] = np.asarray(v if v is not None else np.zeros(0))
@@ -281,6 +305,9 @@ class Trainer:
             self._restore_trained(z)
             self.epoch = int(z["epoch"])
             self.history = [Metrics(*r) for r in json.loads(str(z["history"]))]
+            if "best_epoch" in z.files:
+                self.best_epoch = int(z["best_epoch"])
+                self.best = {k[5:]: z[k] for k in z.files if k.startswith("best/")}
             for what, opt in self.opt.items():
                 st = {k.split("/")[2]: z[k] for k in z.files if k.startswith(f"opt/{what}/")}
                 if st:
@@ -308,7 +335,7 @@ class Trainer:
         import yaml
 
         header = (f"# {self.netlist.name}, trained by evsim train ({self.cfg.params} on {self.cfg.task}, "
-                  f"{self.epoch} epochs); weights and delays in {os.path.basename(npz_path)}\n")
+                  f"{self.epochs_text()}); weights and delays in {os.path.basename(npz_path)}\n")
         write_text(yaml_path, header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100,
                                                        default_flow_style=None))
         # what was written must expand to the trained network

@@ -210,6 +210,52 @@ def test_seq_digits_task():
         tasks.make("seq_digits", {"order": "row"}, 1, 1)
 
 
+def test_shift_images_translates_each_image_with_zero_fill():
+    """shift_images: out[b, i, j] = img[b, i - dy, j - dx] (0 outside), one (dy, dx) per image in
+    {-shift..shift}^2, as a loop over pixels computes it; pixel and row sequences alike."""
+    x = np.random.default_rng(0).random((40, 64, 1))
+    out = tasks.shift_images(x, 2, np.random.default_rng(5))
+    dy, dx = np.random.default_rng(5).integers(-2, 3, (2, 40))
+    assert {-2, 2} <= set(dy) and {-2, 2} <= set(dx)
+    for b in range(40):
+        img, want = x[b].reshape(8, 8), np.zeros((8, 8))
+        for i in range(8):
+            for j in range(8):
+                if 0 <= i - dy[b] < 8 and 0 <= j - dx[b] < 8:
+                    want[i, j] = img[i - dy[b], j - dx[b]]
+        np.testing.assert_array_equal(out[b].reshape(8, 8), want)
+    rows = tasks.shift_images(x.reshape(40, 8, 8), 2, np.random.default_rng(5))
+    np.testing.assert_array_equal(rows.reshape(40, 64), out.reshape(40, 64))
+
+
+def test_seq_digits_shift_applies_to_training_batches_only(tmp_path):
+    """task_params.shift: training batches are translated images (seeded per epoch and batch, so a
+    resumed run trains on the same ones); the held-out sets are not; shifts above 3 are refused."""
+    pytest.importorskip("sklearn")
+    s = tasks.make("seq_digits", {"shift": 1}, 1, 1)
+    plain = tasks.make("seq_digits", {}, 1, 1)
+    np.testing.assert_array_equal(s.train.x, plain.train.x)
+    np.testing.assert_array_equal(s.test.x, plain.test.x)
+    assert s.augment is not None and plain.augment is None and "shifts up to 1" in s.description
+    with pytest.raises(tasks.TaskError, match="shift: expected 0 to 3"):
+        tasks.make("seq_digits", {"shift": 4}, 1, 1)
+    rows = str(ROOT / "yaml_models" / "egru_digits_rows.yaml")
+    sets = sum((["--set", o] for o in ("populations.hidden.size=8", "train.task_params.shift=1",
+                                        "train.batch_size=128")), [])
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["train", rows, "-o", str(a), "--epochs", "2", "-q", *sets]) == 0
+    assert main(["train", rows, "-o", str(b), "--epochs", "1", "-q", *sets]) == 0
+    assert main(["train", rows, "-o", str(b), "--epochs", "2", "-q", "--resume",
+                 str(b / "egru_digits_rows.ckpt.npz"), *sets]) == 0
+    za, zb = np.load(a / "egru_digits_rows.ckpt.npz"), np.load(b / "egru_digits_rows.ckpt.npz")
+    for k in za.files:
+        if k.startswith(("w/", "b", "theta")):
+            np.testing.assert_array_equal(za[k], zb[k], err_msg=k)
+    c = tmp_path / "c"   # the same without shifts: other weights
+    assert main(["train", rows, "-o", str(c), "--epochs", "2", "-q", *sets[:2], *sets[4:]]) == 0
+    assert not np.array_equal(np.load(c / "egru_digits_rows.ckpt.npz")["w/0"], za["w/0"])
+
+
 @pytest.mark.parametrize("override,message", [
     ("train.task=digits", "not a task for event-gated networks"),
     ("train.estimator=eventprop", "event-gated networks train with surrogate"),
