@@ -12,8 +12,8 @@ Input size: n_classes + n_noise.
 seq_digits: scikit-learn's bundled 8x8 digits (1797 images, 16 grey levels; pip install
 'evsim[images]'), values p/16, fed ``pixel`` by pixel (64 steps, 1 input; the default) or
 ``row`` by row (8 steps, 8 inputs). Split: a seeded shuffle, n_test (360) and n_val (180) held
-out, 1257 for training. task_params: order (pixel | row), n_val, n_test, shift (default 0: each
-training image, every time it is drawn, translated by (dy, dx) drawn uniformly from
+out, 1257 for training. task_params: order (pixel | row), n_val, n_test, shift (0 to 3, default
+0: each training image, every time it is drawn, translated by (dy, dx) drawn uniformly from
 {-shift..shift}^2, pixels moved in from outside 0; validation and test images never).
 """
 from __future__ import annotations
