@@ -42,7 +42,8 @@ def eval_g(n, rate, a, b, x):
             s += a[k]
         return s
     for k in range(n):
-        s += (a[k] + b[k] * x) * math.exp(-rate[k] * x)
+        # (a constant term's exp(-0 x) is 1 exactly: no call)
+        s += (a[k] + b[k] * x) * (math.exp(-rate[k] * x) if rate[k] != 0.0 else 1.0)
     return s
 
 
@@ -52,7 +53,7 @@ def eval_g_dg(n, rate, a, b, x):
     g = 0.0
     dg = 0.0
     for k in range(n):
-        e = math.exp(-rate[k] * x)
+        e = math.exp(-rate[k] * x) if rate[k] != 0.0 else 1.0
         p = a[k] + b[k] * x
         g += p * e
         dg += (b[k] - rate[k] * p) * e
@@ -197,19 +198,36 @@ def _build_levels(n, rate, a, b, rates, As, Bs, counts):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def upper_bound(n, rate, a, b, lo, hi):
-    """An upper bound of g on [lo, hi] (hi may be inf); inf if some term has b != 0."""
+def upper_bound(n, rate, a, b, lo, hi, e_hi):
+    """An upper bound of g on [lo, hi] (hi may be inf), sum_k max(a_k e^{-r_k lo}, a_k e^{-r_k hi});
+    inf if some term has b != 0. Leaves e^{-r_k hi} in e_hi[k] (for :func:`tail_bound`)."""
     s = 0.0
     for k in range(n):
         if b[k] != 0.0:
             return math.inf
-        e_lo = math.exp(-rate[k] * lo) if lo != 0.0 else 1.0
+        e_lo = math.exp(-rate[k] * lo) if lo != 0.0 and rate[k] != 0.0 else 1.0
         v = a[k] * e_lo
-        if math.isinf(hi):
-            e_hi = 0.0 if rate[k] > 0.0 else 1.0
+        if rate[k] == 0.0:
+            e_hi[k] = 1.0
+        elif math.isinf(hi):
+            e_hi[k] = 0.0 if rate[k] > 0.0 else 1.0
         else:
-            e_hi = math.exp(-rate[k] * hi)
-        w = a[k] * e_hi
+            e_hi[k] = math.exp(-rate[k] * hi)
+        w = a[k] * e_hi[k]
+        s += v if v > w else w
+    return s
+
+
+@kernel(internal=True, refcounted=False, inline="always")
+def tail_bound(n, rate, a, b, e_x):
+    """upper_bound(n, rate, a, b, x, inf) from e_x[k] = e^{-r_k x} as upper_bound left them for
+    its ``hi`` = x: the bound past a searched interval without evaluating its exponentials again."""
+    s = 0.0
+    for k in range(n):
+        if b[k] != 0.0:
+            return math.inf
+        v = a[k] * e_x[k]
+        w = a[k] * (0.0 if rate[k] > 0.0 else 1.0)
         s += v if v > w else w
     return s
 
@@ -233,8 +251,8 @@ def piecewise_bound(n, rate, a, b, lo, hi, pieces, e, q):
     for k in range(n):
         if b[k] != 0.0:
             return math.inf
-        e[k] = a[k] * (math.exp(-rate[k] * lo) if lo != 0.0 else 1.0)   # a_k e^{-r_k x_0}
-        q[k] = math.exp(-rate[k] * width)
+        e[k] = a[k] * (math.exp(-rate[k] * lo) if lo != 0.0 and rate[k] != 0.0 else 1.0)   # a_k e^{-r_k x_0}
+        q[k] = math.exp(-rate[k] * width) if rate[k] != 0.0 else 1.0
         margin += 1e-13 * abs(e[k])
     top = -math.inf
     for _ in range(pieces):
@@ -254,7 +272,7 @@ def piecewise_bound(n, rate, a, b, lo, hi, pieces, e, q):
 def workspace():
     """Scratch arrays for :func:`first_crossing` (allocate once, reuse for every call)."""
     return np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64), \
-        np.empty((3, MAX_TERMS))
+        np.empty((4, MAX_TERMS))
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -291,7 +309,7 @@ def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     g_lo = eval_g(n, rate, a, b, lo)
     if g_lo >= 0.0:
         return lo
-    if upper_bound(n, rate, a, b, lo, hi) < 0.0:
+    if upper_bound(n, rate, a, b, lo, hi, ws_roots[3]) < 0.0:   # leaves e^{-r_k hi} in ws_roots[3]
         return NO_ROOT
     # finer, still cheap: most calls that get this far have no crossing (CUBA: 82 %), and this
     # rules out 98 % of them before the root isolation

@@ -4,14 +4,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simcore.crossing import MAX_TERMS, first_crossing, piecewise_bound, upper_bound, workspace
+from simcore.crossing import MAX_TERMS, first_crossing, piecewise_bound, tail_bound, upper_bound, workspace
 
 
 @njit(cache=False)
 def _bounds(rate, a, b, lo, hi, pieces):
     e = np.empty(MAX_TERMS)
     q = np.empty(MAX_TERMS)
-    return upper_bound(rate.size, rate, a, b, lo, hi), piecewise_bound(rate.size, rate, a, b, lo, hi, pieces, e, q)
+    return upper_bound(rate.size, rate, a, b, lo, hi, np.empty(MAX_TERMS)), \
+        piecewise_bound(rate.size, rate, a, b, lo, hi, pieces, e, q)
+
+
+@njit(cache=False)
+def _tails(rate, a, b, x):
+    """(upper_bound on [x, inf), tail_bound from what upper_bound on [0, x] left)"""
+    e_x = np.empty(MAX_TERMS)
+    direct = upper_bound(rate.size, rate, a, b, x, np.inf, e_x)
+    upper_bound(rate.size, rate, a, b, 0.0, x, e_x)
+    return direct, tail_bound(rate.size, rate, a, b, e_x)
 
 
 @njit(cache=False)
@@ -51,6 +61,19 @@ def test_piecewise_bound_bounds_g_and_is_no_looser_than_the_endpoint_bound():
             checked += 1
         assert fine <= coarse + 1e-12 * np.abs(a).sum()
     assert checked > 100
+
+
+def test_tail_bound_equals_the_endpoint_bound_past_the_searched_interval():
+    """tail_bound, from the exponentials upper_bound left for its interval's end x, is upper_bound
+    on [x, inf) to the last bit (constant terms included), and inf for a term with b != 0."""
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        rate, a, b = _random_terms(rng)
+        direct, reused = _tails(rate, a, b, rng.uniform(1e-4, 2e-2))
+        assert direct == reused
+    rate, a, b = _random_terms(rng)
+    b[1] = 1.0
+    assert _tails(rate, a, b, 1e-3) == (np.inf, np.inf)
 
 
 def test_first_crossing_agrees_with_a_dense_scan_where_the_piecewise_bound_decides():
