@@ -29,6 +29,10 @@ import numpy as np
 from .jit import kernel
 
 MAX_TERMS = 8
+#: rows of first_crossing's ``ws_roots``: critical points, two scratch rows, and row E_HI, where
+#: its upper_bound leaves e^{-r_k hi} for tail_bound
+ROOT_ROWS = 4
+E_HI = 3
 NO_ROOT = math.inf
 #: parts of [lo, hi] in first_crossing's piecewise bound
 PIECES = 16
@@ -272,7 +276,7 @@ def piecewise_bound(n, rate, a, b, lo, hi, pieces, e, q):
 def workspace():
     """Scratch arrays for :func:`first_crossing` (allocate once, reuse for every call)."""
     return np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64), \
-        np.empty((4, MAX_TERMS))
+        np.empty((ROOT_ROWS, MAX_TERMS))
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -309,7 +313,7 @@ def first_crossing(n, rate, a, b, lo, hi, ws_levels, ws_counts, ws_roots):
     g_lo = eval_g(n, rate, a, b, lo)
     if g_lo >= 0.0:
         return lo
-    if upper_bound(n, rate, a, b, lo, hi, ws_roots[3]) < 0.0:   # leaves e^{-r_k hi} in ws_roots[3]
+    if upper_bound(n, rate, a, b, lo, hi, ws_roots[E_HI]) < 0.0:
         return NO_ROOT
     # finer, still cheap: most calls that get this far have no crossing (CUBA: 82 %), and this
     # rules out 98 % of them before the root isolation

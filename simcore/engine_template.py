@@ -33,7 +33,7 @@ import numpy as np
 from numba import prange
 from simcore.jit import kernel
 
-from simcore.crossing import eval_g, first_crossing, safe_time, tail_bound, upper_bound
+from simcore.crossing import E_HI, MAX_TERMS, ROOT_ROWS, eval_g, first_crossing, safe_time, tail_bound, upper_bound
 from simcore.prefetch import prefetch_row
 from simcore.rng import stream_key
 
@@ -338,7 +338,7 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         if GRID:
             start = round(start / cfg.dt) * cfg.dt
         n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
-        if upper_bound(n, rate, a, b, 0.0, math.inf, lr[3]) < 0.0:
+        if upper_bound(n, rate, a, b, 0.0, math.inf, lr[E_HI]) < 0.0:
             nf[j, SAFE] = math.inf
             return math.inf
         end = bucket_start(cfg, k + 1)
@@ -362,8 +362,8 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
             t_look = start + hi
         if not math.isinf(t_c):
             t_w = t_c
-        elif (upper_bound(n, rate, a, b, t_look - start, math.inf, lr[3]) if GRID else
-              tail_bound(n, rate, a, b, lr[3])) < 0.0:   # exact: from first_crossing's e^{-r_k hi}
+        elif (upper_bound(n, rate, a, b, t_look - start, math.inf, lr[E_HI]) if GRID else
+              tail_bound(n, rate, a, b, lr[E_HI])) < 0.0:   # exact: first_crossing's e^{-r_k hi}
             # none up to t_look and g bounded below zero after it: none ever, so no wake (with
             # sparse input, a neuron left near threshold would otherwise look again every horizon)
             t_w = math.inf
@@ -572,12 +572,13 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
     This function allocates (it grows buffers); the per-neuron work runs in functions that do
     not, so that Numba emits no reference counting around their many array arguments."""
-    lv = np.empty((3, 9, 8))
-    lc = np.zeros(9, dtype=np.int64)
-    lr = np.empty((4, 8))
-    rate = np.empty(8)
-    a = np.empty(8)
-    b = np.empty(8)
+    # the solver workspace (crossing.workspace's shapes; thread_buffers pads a copy per thread)
+    lv = np.empty((3, MAX_TERMS + 1, MAX_TERMS))
+    lc = np.zeros(MAX_TERMS + 1, dtype=np.int64)
+    lr = np.empty((ROOT_ROWS, MAX_TERMS))
+    rate = np.empty(MAX_TERMS)
+    a = np.empty(MAX_TERMS)
+    b = np.empty(MAX_TERMS)
     scratch = np.empty((1, max(st.shape[1], 1)))
     ws = (scratch, rate, a, b, lv, lc, lr)
     by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
@@ -669,9 +670,11 @@ def thread_buffers(threads, meta_size, counters_shape, n, n_state):
                          np.empty((threads, THREAD_SPIKES), dtype=np.int64),
                          np.zeros((threads, counters_shape[0] + 4, counters_shape[1]), dtype=np.int64),
                          np.empty(n), np.empty(threads, dtype=np.int64), np.empty(threads, dtype=np.int64),
-                         np.empty((threads, 17, max(n_state, 1))), np.empty((threads, 24)), np.empty((threads, 24)),
-                         np.empty((threads, 24)), np.empty((threads, 4, 9, 8)), np.zeros((threads, 25), dtype=np.int64),
-                         np.empty((threads, 6, 8)))
+                         np.empty((threads, 17, max(n_state, 1))), np.empty((threads, MAX_TERMS + 16)),
+                         np.empty((threads, MAX_TERMS + 16)), np.empty((threads, MAX_TERMS + 16)),
+                         np.empty((threads, 4, MAX_TERMS + 1, MAX_TERMS)),
+                         np.zeros((threads, MAX_TERMS + 17), dtype=np.int64),
+                         np.empty((threads, ROOT_ROWS + 2, MAX_TERMS)))
 
 
 @kernel(internal=True, refcounted=False)
@@ -707,7 +710,7 @@ def thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, meta, 
                  mid, scratch, rate, a, b, lv, lc, lr):
     """One thread's part of run_stage_threads: run_stage with the thread's buffers and its rows of
     the solver workspace, cut to the shapes of run_until's (the rest of each row is padding)."""
-    ws = (scratch[:1], rate[:8], a[:8], b[:8], lv[:3], lc[:9], lr[:4])
+    ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
     return m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, touched, lo, hi, spk_t, spk_i, order, out, counters,
                        k, ws, wake_t)
 
