@@ -5,9 +5,10 @@ engine is specialised by source: :func:`engine_for` writes a copy of
 ``engine_template.py`` whose dispatch functions call the network's model kernels by index
 and whose ``GRID``, ``SOURCES`` and ``THREADS`` constants fix the time mode, whether source
 code is needed and whether a stage's neurons can be split over threads, imports it, and lets
-Numba cache its compiled code beside it. The file's name is a hash of the template and every
-source file it compiles in, so an edited kernel gets a new engine and an unchanged one is never
-compiled twice (see ``cache_dir``).
+Numba cache its compiled code beside it. The file's name is a hash of every source file of
+simcore (``cache_stamp.package_stamp``: the template, the crossing search, the models and whatever
+they build on), so an edited kernel gets a new engine and an unchanged one is never compiled
+twice (see ``cache_dir``).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from netspec.atomic import write_text
 from netspec.model_spec import NEURON, SOURCE
 
+from .cache_stamp import package_stamp
 from .models import module as model_module
 
 _HERE = Path(__file__).resolve().parent
@@ -93,17 +95,14 @@ def dispatch_source(model_names) -> str:
     return "\n".join(lines) + "\n"
 
 
-#: the files whose code a generated engine compiles in (the models' files are added per engine)
-_COMPILED = ("engine_template.py", "codegen.py", "crossing.py", "rng.py", "jit.py", "prefetch.py")
-
-
 def _fingerprint(model_names, grid: bool, threads: bool) -> str:
-    h = hashlib.sha256()
-    files = [_HERE / f for f in _COMPILED]
-    files += sorted({Path(model_module(n).__file__) for n in model_names})
-    for f in files:
-        h.update(str(f.name).encode())
-        h.update(f.read_bytes())
+    # every source file of simcore (the template, crossing, the models and what they build on:
+    # alif compiles lif_exp's kernels in), and any model file kept outside it
+    h = hashlib.sha256(package_stamp().encode())
+    for f in sorted({Path(model_module(n).__file__).resolve() for n in model_names}):
+        if not f.is_relative_to(_HERE):
+            h.update(str(f.name).encode())
+            h.update(f.read_bytes())
     h.update(repr((tuple(model_names), grid, threads)).encode())
     return h.hexdigest()[:16]
 

@@ -1,16 +1,17 @@
 """The one decorator every compiled kernel in simcore uses.
 
 ``cache=True``: compiled code is kept on disk, so only the first run in an environment pays
-for compilation. ``error_model="numpy"``: a float division by zero gives inf/nan as in NumPy
-instead of raising; besides matching the closed forms' limits, this keeps exception paths out
-of the hot loops, which would otherwise stop Numba from pruning reference counting around
-every call that passes arrays. No fastmath: IEEE semantics are part of exactness.
+for compilation (checked against every source file of simcore: simcore/cache_stamp.py).
+``error_model="numpy"``: a float division by zero gives inf/nan as in NumPy instead of raising;
+besides matching the closed forms' limits, this keeps exception paths out of the hot loops,
+which would otherwise stop Numba from pruning reference counting around every call that passes
+arrays. No fastmath: IEEE semantics are part of exactness.
 """
 from __future__ import annotations
 
 from numba import njit
 
-from . import inline_copy  # noqa: F401  (before anything compiles: see its docstring)
+from . import cache_stamp, inline_copy  # noqa: F401  (before anything compiles: see their docstrings)
 
 
 def kernel(fn=None, *, refcounted=True, internal=False, **options):
