@@ -42,7 +42,8 @@ def package_stamp() -> str:
     return h.hexdigest()
 
 
-def _inside(py_file) -> bool:
+def inside(py_file) -> bool:
+    """Whether a file lies inside simcore (whose package stamp covers it)."""
     try:
         return Path(py_file).resolve().is_relative_to(ROOT)
     except (OSError, ValueError):
@@ -57,7 +58,7 @@ class _PackageStamped:
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if not _inside(py_file):
+        if not inside(py_file):
             return None
         return super().from_function(py_func, py_file)
 

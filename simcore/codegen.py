@@ -22,7 +22,7 @@ from pathlib import Path
 from netspec.atomic import write_text
 from netspec.model_spec import NEURON, SOURCE
 
-from .cache_stamp import package_stamp
+from .cache_stamp import inside, package_stamp
 from .models import module as model_module
 
 _HERE = Path(__file__).resolve().parent
@@ -100,7 +100,7 @@ def _fingerprint(model_names, grid: bool, threads: bool) -> str:
     # alif compiles lif_exp's kernels in), and any model file kept outside it
     h = hashlib.sha256(package_stamp().encode())
     for f in sorted({Path(model_module(n).__file__).resolve() for n in model_names}):
-        if not f.is_relative_to(_HERE):
+        if not inside(f):
             h.update(str(f.name).encode())
             h.update(f.read_bytes())
     h.update(repr((tuple(model_names), grid, threads)).encode())
