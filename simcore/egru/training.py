@@ -15,7 +15,8 @@ metrics CSV, summary, optimisers and schedules) through a small adapter.
 Readout: logits = scale * c of the output population (default: the last EGRU population) at the
 last step; cross-entropy. ``reg_activity`` adds reg * (mean events per unit and step of the
 hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
-``weights`` group's optimiser and learning rate; thresholds are kept >= ``THETA_MIN``. With
+``weights`` group's optimiser and learning rate (and its ``clip_norm``, applied to the norm of
+their whole gradient); thresholds are kept >= ``THETA_MIN``. With
 ``dense=True`` (evsim train --dense-gru) the same network trains as a dense GRU (y = c every
 step; no threshold, no reset), the baseline of the same size.
 """
@@ -159,6 +160,8 @@ def parse(netlist) -> GatedConfig:
         bad(("weights", "lr"), f"train.weights.lr must be > 0 (got {gv['lr']})")
     if not 0 < gv["lr_decay"] <= 1:
         bad(("weights", "lr_decay"), f"train.weights.lr_decay must be in (0, 1] (got {gv['lr_decay']})")
+    if gv["clip_norm"] is not None and not gv["clip_norm"] > 0:
+        bad(("weights", "clip_norm"), f"train.weights.clip_norm must be > 0 (got {gv['clip_norm']})")
     if "delays" in raw:
         bad(("delays",), "event-gated networks have no trainable delays (one step or none)")
     if netlist.time.mode != "steps":
@@ -260,7 +263,8 @@ class EgruTrainer(Trainer):
             self._batch_epoch = epoch
             x = self.splits.augment(x, np.random.default_rng([self.cfg.seed, 13, epoch, self._batch]))
         res = self._run(x, labels, True)
-        g = np.nan_to_num(self._flat(res.grad), nan=0.0, posinf=0.0, neginf=0.0)
+        g = optim.clip_norm(np.nan_to_num(self._flat(res.grad), nan=0.0, posinf=0.0, neginf=0.0),
+                            self.cfg.groups["weight"].clip_norm)
         p = self._flat()
         self.opt["weight"].step(p, g, self.sched["weight"].at(epoch))
         self._unflat(p)

@@ -32,10 +32,11 @@ ESTIMATORS = ("eventprop", "finite_difference")
 #: defaults per group (SI): the Yin-Yang settings of genn_eventprop, delays 10x slower than a time constant
 GROUP_DEFAULTS = {
     "weight": {"optimizer": "adam", "lr": 5e-3, "schedule": "constant", "lr_decay": 1.0, "lr_final": 0.0,
-               "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": None, "max": None},
+               "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": None, "max": None,
+               "clip_norm": None},
     "delay": {"optimizer": "adam", "lr": 1e-4, "schedule": "constant", "lr_decay": 1.0, "lr_final": 0.0,
               "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": 0.0, "max": None,
-              "min_recurrent": 1e-4},
+              "clip_norm": None, "min_recurrent": 1e-4},
 }
 
 
@@ -54,6 +55,7 @@ class Group:
     eps: float
     min: float | None
     max: float | None
+    clip_norm: float | None = None     # largest L2 norm of the group's gradient (SI units) per step
     min_recurrent: float = 1e-4
 
 
@@ -169,7 +171,7 @@ def parse(netlist) -> TrainConfig:
         for name in ("optimizer", "schedule"):
             if name in graw:
                 vals[name] = graw[name]
-        for name in ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps"):
+        for name in ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps", "clip_norm"):
             if name in graw:
                 sink = _Sink()
                 v = read_quantity(graw[name], DIMENSIONLESS, f"train.{key}.{name}", loc(key, name), sink)
@@ -184,6 +186,8 @@ def parse(netlist) -> TrainConfig:
             bad((key, "lr"), f"train.{key}.lr must be > 0 (got {graw.get('lr')})")
         if not 0 < vals["lr_decay"] <= 1:
             bad((key, "lr_decay"), f"train.{key}.lr_decay must be in (0, 1] (got {vals['lr_decay']})")
+        if vals["clip_norm"] is not None and not vals["clip_norm"] > 0:
+            bad((key, "clip_norm"), f"train.{key}.clip_norm must be > 0 (got {vals['clip_norm']})")
         for name in ("beta1", "beta2"):
             if not 0 <= vals[name] < 1:
                 bad((key, name), f"train.{key}.{name} must be in [0, 1) (got {vals[name]})")

@@ -82,6 +82,15 @@ class SGD:
         self.buf = b if b.size else None
 
 
+def clip_norm(g: np.ndarray, max_norm: float | None) -> np.ndarray:
+    """g scaled by min(1, max_norm / ||g||_2) (unchanged without max_norm): a step in the
+    gradient's direction whose size no single batch can blow up."""
+    if max_norm is None:
+        return g
+    norm = float(np.sqrt(np.dot(g, g)))
+    return g * (max_norm / norm) if norm > max_norm else g
+
+
 def make(kind: str, **kw):
     if kind == "adam":
         return Adam(**{k: v for k, v in kw.items() if k in ("beta1", "beta2", "eps") and v is not None})

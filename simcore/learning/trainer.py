@@ -137,7 +137,7 @@ class Trainer:
             ev = grad.evaluation
         for what, idx in self.index.items():
             g = (grad.weight if what == "weight" else grad.delay)[idx]
-            g = np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+            g = optim.clip_norm(np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0), self.cfg.groups[what].clip_norm)
             x = (self.net.weight if what == "weight" else self.net.delay)[idx].copy()
             self.opt[what].step(x, g, self.sched[what].at(epoch))
             (self.net.weight if what == "weight" else self.net.delay)[idx] = x

@@ -263,6 +263,7 @@ def test_seq_digits_shift_applies_to_training_batches_only(tmp_path):
     ("train.params=[weights, delays]", "'delays' cannot be trained"),
     ("train.weights.lr=0", "train.weights.lr must be > 0"),
     ("train.loss.tau0=1 ms", "train.loss.tau0 does not apply"),
+    ("train.weights.clip_norm=-1", "train.weights.clip_norm must be > 0"),
 ])
 def test_bad_gated_train_sections_are_located(override, message):
     """Train sections an event-gated network cannot use are NetlistErrors with their line."""
@@ -285,6 +286,18 @@ def test_output_size_must_fit_the_task():
     with pytest.raises(netspec.NetlistError, match="has 3 units, the task 'recall' has 4 classes") as exc:
         EgruTrainer(net)
     assert "egru_recall.yaml:" in str(exc.value)
+
+
+def test_clip_norm_limits_the_step():
+    """With clip_norm, an SGD step moves all trained parameters together by lr * clip_norm when the gradient is longer."""
+    net = netspec.load(RECALL, overrides=TINY + ["train.weights.optimizer=sgd", "train.weights.lr=0.1",
+                                                 "train.weights.clip_norm=1e-3"])
+    tr = EgruTrainer(net)
+    x, y = tr.splits.train.trials(np.arange(16)), tr.splits.train.labels[:16]
+    assert np.linalg.norm(tr._flat(tr._run(x, y, True).grad)) > 1e-3
+    p0 = tr._flat()
+    tr.step(x, y, 0)
+    assert np.linalg.norm(tr._flat() - p0) == pytest.approx(0.1 * 1e-3, rel=1e-9)
 
 
 def test_training_reduces_the_loss_and_moves_only_trained_parameters():

@@ -51,6 +51,13 @@ def test_sgd_momentum_and_schedules():
     assert c.at(0) == pytest.approx(1.0) and c.at(4) == pytest.approx(0.1) and c.at(2) == pytest.approx(0.55)
 
 
+def test_clip_norm_shrinks_only_gradients_above_it():
+    """clip_norm scales a gradient longer than the limit to the limit's length, in its direction, and leaves a shorter one as it is."""
+    g = np.array([3.0, -4.0])
+    assert np.allclose(optim.clip_norm(g, 1.0), [0.6, -0.8], rtol=1e-15)
+    assert optim.clip_norm(g, 5.0) is g and optim.clip_norm(g, None) is g
+
+
 def test_delays_stay_in_bounds():
     """A huge delay learning rate still leaves every delay inside [min, max]."""
     net = small(extra=["train.delays.lr=50 ms", "train.delays.min=1 ms", "train.delays.max=3 ms", "train.epochs=1"])
@@ -218,6 +225,7 @@ def test_delay_pattern_data_set():
     ("train.estimator=surrogate", "not available"),
     ("train.delays.min=-1 ms", "train.delays.min must be >= 0"),
     ("train.loss.tau0=0 ms", "train.loss.tau0 must be > 0"),
+    ("train.delays.clip_norm=0", "train.delays.clip_norm must be > 0"),
 ])
 def test_bad_train_sections_are_located(override, message):
     """Meaningless train: values are NetlistErrors located where they were written (here the --set)."""
