@@ -93,16 +93,13 @@ M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
 M_THREADS = 10    # threads the neurons of a stage may be split over (set by the runner)
 M_SPLIT = 11      # neuron updates done in stages split over threads
-# a model's touched neurons in a stage are split over the threads from this many on (below it,
-# starting the threads costs more than they save)
+# stage_part's progress through a stage (columns of its ``state``), and what it ran short of
+S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_COLUMNS = 0, 1, 2, 3, 4, 5, 6, 7
+PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2
+NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES = 0, 1, 2, 3, 4
+# a stage's partitions run on the threads from this many queue entries on (deliveries and the
+# bucket's entries); below it one after the other on the calling thread, the same results
 PAR_MIN = 128
-# each thread's spike buffer (a thread hands its spikes over when fewer than 256 places are left)
-THREAD_SPIKES = 4096
-
-
-# (flat: a parallel loop cannot take a tuple inside a tuple)
-ThreadBuffers = namedtuple("ThreadBuffers", "meta spk_t spk_i counters wake_t lo hi ws_scratch ws_rate ws_a ws_b "
-                                             "ws_lv ws_lc ws_lr")
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -125,18 +122,32 @@ def bucket_start(cfg, k):
 
 
 # ---------------------------------------------------------------------------- the queue
-@kernel
-def reserve(q, meta, n_entries, n_slots):
-    """Makes room for ``n_entries`` appends to at most ``n_slots`` buckets; returns the queue."""
-    qf, qi, chunk_next = q
-    need = (n_entries + CHUNK - 1) // CHUNK + min(n_entries, n_slots) + 1
+@kernel(internal=True, refcounted=False, inline="always")
+def chunks_needed(n_entries, n_slots):
+    """Free chunks that hold ``n_entries`` appends to at most ``n_slots`` buckets (each bucket's
+    last chunk may be nearly full)."""
+    return (n_entries + CHUNK - 1) // CHUNK + min(n_entries, n_slots) + 1
+
+
+@kernel(internal=True, refcounted=False)
+def has_room(chunk_next, meta, n_entries, n_slots):
+    """Whether the free list holds ``chunks_needed`` chunks."""
+    need = chunks_needed(n_entries, n_slots)
     free = 0
     c = meta[M_FREE]
     while c >= 0 and free < need:
         free += 1
         c = chunk_next[c]
-    if free >= need:
+    return free >= need
+
+
+@kernel
+def reserve(q, meta, n_entries, n_slots):
+    """Makes room for ``n_entries`` appends to at most ``n_slots`` buckets; returns the queue."""
+    qf, qi, chunk_next = q
+    if has_room(chunk_next, meta, n_entries, n_slots):
         return q
+    need = chunks_needed(n_entries, n_slots)
     old = meta[M_CHUNKS]
     new = max(2 * old, old + need)
     qf2 = np.empty((new * CHUNK, 2))
@@ -541,12 +552,13 @@ def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, pop_i, po
 
 # ---------------------------------------------------------------------------- the run
 @kernel
-def start(cfg, net, st, nf, ni, q, meta, slots):
-    """Schedules every neuron's first look, every source's first spike and every first sample."""
+def start(cfg, net, st, nf, ni, q, meta, slots, lo, hi):
+    """Schedules the first look of every neuron lo <= j < hi, every source's first spike among
+    them and every first sample of theirs."""
     n_rec = net.rec_neuron.size
-    q = reserve(q, meta, cfg.n + n_rec, cfg.n_slots)
+    q = reserve(q, meta, hi - lo + n_rec, cfg.n_slots)
     qf, qi, chunk_next = q
-    for j in range(cfg.n):
+    for j in range(lo, hi):
         pop = net.neuron_pop[j]
         if SOURCES and net.pop_i[pop, P_KIND] != NEURON_KIND:
             i0 = j * 0
@@ -558,7 +570,8 @@ def start(cfg, net, st, nf, ni, q, meta, slots):
         else:
             push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
     for r in range(n_rec):
-        push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
+        if lo <= net.rec_neuron[r] < hi:
+            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
     return q
 
 
@@ -572,24 +585,11 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
     This function allocates (it grows buffers); the per-neuron work runs in functions that do
     not, so that Numba emits no reference counting around their many array arguments."""
-    # the solver workspace (crossing.workspace's shapes; thread_buffers pads a copy per thread)
-    lv = np.empty((3, MAX_TERMS + 1, MAX_TERMS))
-    lc = np.zeros(MAX_TERMS + 1, dtype=np.int64)
-    lr = np.empty((ROOT_ROWS, MAX_TERMS))
-    rate = np.empty(MAX_TERMS)
-    a = np.empty(MAX_TERMS)
-    b = np.empty(MAX_TERMS)
-    scratch = np.empty((1, max(st.shape[1], 1)))
-    ws = (scratch, rate, a, b, lv, lc, lr)
+    ws = workspace(st.shape[1])
     by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
     moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
     no_wakes = np.empty(0)
-    threads = 0
-    if THREADS:        # (the engine without threads compiles none of their buffers)
-        if meta[M_THREADS] > 1:
-            threads = meta[M_THREADS]
-        tb = thread_buffers(threads, meta.size, counters.shape, touched.size if threads else 0, st.shape[1])
-        torder = np.empty((threads, 0), dtype=np.int64)
+    state = np.zeros(S_COLUMNS, dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
         t0 = bucket_start(cfg, k)
@@ -603,164 +603,346 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             k += 1
             continue
         for stage in range(cfg.n_stages):
-            spk_t, spk_i, order = work
-            if order.size < slots[slot, SCOUNT]:
-                order = grow_i(order, slots[slot, SCOUNT])  # zero delays add entries
-            n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage)
-            if n_touched > 0:
-                # room: one wake per touched neuron, and the samples (and next samples) due
-                q = reserve(q, meta, n_touched + n_samples, cfg.n_slots)
-                out_t, out_i, out_sr, out_st, out_sv = out
-                out_sr = grow_i(out_sr, meta[M_SAMPLES] + n_samples)
-                out_st = grow_f(out_st, meta[M_SAMPLES] + n_samples)
-                out_sv = grow_f(out_sv, meta[M_SVALS] + n_samples * max(st.shape[1], 1))
-                out = (out_t, out_i, out_sr, out_st, out_sv)
-                if ONLY_MODEL >= 0:          # a single model runs in this engine: nothing to group
-                    moff[ONLY_MODEL + 1] = n_touched
+            state[S_PHASE] = PH_GROUP
+            while True:
+                spk_t, spk_i, order = work
+                stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out,
+                           counters, ws, no_wakes, k, slot, stage, state)
+                need = state[S_NEED]
+                if need == NEED_NOTHING:
+                    break
+                if need == NEED_QUEUE:
+                    q = reserve(q, meta, state[S_TOUCHED] + state[S_SAMPLES], cfg.n_slots)
+                elif need == NEED_ORDER:
+                    work = (spk_t, spk_i, grow_i(order, slots[slot, SCOUNT]))
+                elif need == NEED_SPIKES:
+                    work = (grow_f(spk_t, 2 * spk_t.size + 256), grow_i(spk_i, 2 * spk_i.size + 256), order)
                 else:
-                    sort_by_model(net, touched, n_touched, by_model, moff)
-                for mid in range(moff.size - 1):
-                    ti = moff[mid]
-                    hi = moff[mid + 1]
-                    lo_split = hi          # the neurons from here on are split over the threads
-                    if THREADS:
-                        if (threads > 1 and hi - ti >= PAR_MIN
-                                and net.pop_i[net.neuron_pop[by_model[ti]], P_KIND] == NEURON_KIND):
-                            # neurons with a sample to take stay on this thread (taking one schedules
-                            # the next): moved to the front
-                            lo_split = sampled_first(q[1], ni, by_model, ti, hi) if n_samples > 0 else ti
-                    while ti < lo_split:
-                        if spk_t.size - meta[M_STAGE] < 256:
-                            spk_t = grow_f(spk_t, 2 * spk_t.size + 256)
-                            spk_i = grow_i(spk_i, 2 * spk_i.size + 256)
-                        ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, lo_split,
-                                         spk_t, spk_i, order, out, counters, k, ws, no_wakes)
-                    if THREADS:
-                        if lo_split < hi:
-                            if torder.shape[1] < order.size:
-                                torder = np.empty((threads, order.size), dtype=np.int64)
-                            spk_t, spk_i = run_stage_split(cfg, net, st, nf, ni, q, meta, slots, by_model, lo_split,
-                                                           hi, spk_t, spk_i, torder, out, k, tb, mid)
-            work = (spk_t, spk_i, order)
+                    out_t, out_i, out_sr, out_st, out_sv = out
+                    n_smp = state[S_SAMPLES]
+                    out = (out_t, out_i, grow_i(out_sr, meta[M_SAMPLES] + n_smp), grow_f(out_st, meta[M_SAMPLES] + n_smp),
+                           grow_f(out_sv, meta[M_SVALS] + n_smp * max(st.shape[1], 1)))
             if meta[M_STAGE] > 0:
-                q, out = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters)
+                q, out = deliver(cfg, net, q, meta, slots, work[0], work[1], k, out, counters)
                 meta[M_STAGE] = 0
         release(q[2], meta, slots, slot)
         k += 1
         if meta[M_OVERFLOW]:
             break
     meta[M_BUCKET] = k
-    if THREADS:
-        for c in range(threads):
-            for p in range(counters.shape[0]):
-                for x in range(counters.shape[1]):
-                    counters[p, x] += tb.counters[c, p, x]
     return q, work, out
 
 
 @kernel(inline="always")
-def thread_buffers(threads, meta_size, counters_shape, n, n_state):
-    """Per-thread copies of what run_stage writes besides the neurons' own rows (meta, spike
-    buffer, counters, solver workspace: run_until's ``ws``, row c of each ``ws_*`` for thread c)
-    for ``threads`` threads (0: none), room for the wake times of ``n`` touched neurons, and the
-    threads' shares (lo, hi). Allocated once per run_until call, not per stage."""
-    # rows padded by 128 bytes or more: two threads writing into one cache line would take turns
-    # owning it (counters, incremented for every neuron, made two threads slower than one)
-    return ThreadBuffers(np.zeros((threads, meta_size + 16), dtype=np.int64), np.empty((threads, THREAD_SPIKES)),
-                         np.empty((threads, THREAD_SPIKES), dtype=np.int64),
-                         np.zeros((threads, counters_shape[0] + 4, counters_shape[1]), dtype=np.int64),
-                         np.empty(n), np.empty(threads, dtype=np.int64), np.empty(threads, dtype=np.int64),
-                         np.empty((threads, 17, max(n_state, 1))), np.empty((threads, MAX_TERMS + 16)),
-                         np.empty((threads, MAX_TERMS + 16)), np.empty((threads, MAX_TERMS + 16)),
-                         np.empty((threads, 4, MAX_TERMS + 1, MAX_TERMS)),
-                         np.zeros((threads, MAX_TERMS + 17), dtype=np.int64),
-                         np.empty((threads, ROOT_ROWS + 2, MAX_TERMS)))
+def workspace(n_state):
+    """The crossing solver's workspace (crossing.workspace's shapes) and a scratch state row."""
+    return (np.empty((1, max(n_state, 1))), np.empty(MAX_TERMS), np.empty(MAX_TERMS), np.empty(MAX_TERMS),
+            np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64),
+            np.empty((ROOT_ROWS, MAX_TERMS)))
 
 
-@kernel(internal=True, refcounted=False)
-def sampled_first(qi, ni, touched, lo, hi):
-    """Reorders touched[lo:hi] so that the neurons with a sample entry come first; returns where
-    the others begin."""
-    m = lo
-    for x in range(lo, hi):
-        j = touched[x]
-        e = ni[j, NB_HEAD]
-        while e >= 0 and qi[e, QKIND] != KIND_SAMPLE:
-            e = qi[e, QLINK]
-        if e >= 0:
-            touched[x] = touched[m]
-            touched[m] = j
-            m += 1
-    return m
+@kernel(internal=True, refcounted=False, inline="always")
+def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out, counters, ws,
+               no_wakes, k, slot, stage, state):
+    """Stage ``stage`` of bucket k for the neurons whose entries are in this queue (all of them,
+    or one partition's), from where ``state`` says it stopped: groups the entries per neuron,
+    then runs the touched neurons model by model. Stops early when a buffer is short, with
+    state[S_NEED] saying which, for the caller to grow it and call again: this function does
+    not allocate."""
+    state[S_NEED] = NEED_NOTHING
+    if state[S_PHASE] == PH_GROUP:
+        if order.size < slots[slot, SCOUNT]:
+            state[S_NEED] = NEED_ORDER      # zero delays add entries
+            return
+        n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage)
+        if ONLY_MODEL >= 0:          # a single model runs in this engine: nothing to group
+            moff[ONLY_MODEL + 1] = n_touched
+        else:
+            sort_by_model(net, touched, n_touched, by_model, moff)
+        state[S_TOUCHED] = n_touched
+        state[S_SAMPLES] = n_samples
+        state[S_MODEL] = 0
+        state[S_TI] = 0
+        state[S_PHASE] = PH_RUN
+    if state[S_PHASE] == PH_RUN and state[S_TOUCHED] > 0:
+        n_samples = state[S_SAMPLES]
+        # room: one wake per touched neuron, and the samples (and next samples) due
+        if not has_room(q[2], meta, state[S_TOUCHED] + n_samples, cfg.n_slots):
+            state[S_NEED] = NEED_QUEUE
+            return
+        if out[2].size < meta[M_SAMPLES] + n_samples or out[4].size < meta[M_SVALS] + n_samples * max(st.shape[1], 1):
+            state[S_NEED] = NEED_SAMPLES
+            return
+        for mid in range(state[S_MODEL], moff.size - 1):
+            hi = moff[mid + 1]
+            ti = max(state[S_TI], moff[mid])
+            if ti < hi:
+                ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, hi, spk_t, spk_i, order,
+                                 out, counters, k, ws, no_wakes)
+                if ti < hi:
+                    state[S_MODEL] = mid
+                    state[S_TI] = ti
+                    state[S_NEED] = NEED_SPIKES   # the stage's spike buffer ran low
+                    return
+    state[S_PHASE] = PH_DONE
+
+
+# ---------------------------------------------------------------------------- partitions (threads)
+# On P threads the neurons are split into P consecutive blocks (Parts.bounds), each with a calendar
+# queue of its own (row p of every Parts array). A stage is one parallel region: each partition
+# pushes the deliveries of the spikes found last to its own neurons, then groups and runs its
+# share of the stage; then the calling thread merges the partitions' spikes, sorts them by (time,
+# neuron) and records them. A neuron's entries, and so everything it computes, are the same as on
+# one thread: results do not depend on the number of threads.
+Parts = namedtuple("Parts", "bounds qf qi cn meta slots touched by_model moff state order spk_t spk_i out_sr out_st "
+                            "out_sv counters ws_scratch ws_rate ws_a ws_b ws_lv ws_lc ws_lr")
+# Parts.meta and .counters rows are padded by 128 bytes or more: two threads writing into one cache
+# line would take turns owning it
+META_PAD = 16
 
 
 @kernel(parallel=True)
-def run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, t_meta, t_spk_t, t_spk_i, t_counters,
-                      wake_t, t_order, mid, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr):
-    """run_stage on touched[lo[c]:hi[c]] on thread c (:func:`thread_share`); sets lo[c] to where
-    it stopped."""
-    for c in prange(lo.size):
-        lo[c] = thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo[c], hi[c], t_meta[c], t_spk_t[c],
-                             t_spk_i[c], t_counters[c], wake_t, t_order[c], mid, ws_scratch[c], ws_rate[c], ws_a[c],
-                             ws_b[c], ws_lv[c], ws_lc[c], ws_lr[c])
+def parts_region(cfg, net, st, nf, ni, bounds, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
+                 spk_i, out_sr, out_st, out_sv, counters, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr, srt_t,
+                 srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i):
+    """part_work for every partition, partition p on a thread of its own (flat arguments: a
+    parallel loop cannot take a tuple inside a tuple)."""
+    for p in prange(bounds.size - 1):
+        part_work(cfg, net, st, nf, ni, bounds[p], bounds[p + 1], qf[p], qi[p], cn[p], meta[p], slots[p], touched[p],
+                  by_model[p], moff[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
+                  counters[p], ws_scratch[p], ws_rate[p], ws_a[p], ws_b[p], ws_lv[p], ws_lc[p], ws_lr[p], srt_t, srt_i,
+                  n_sp, k_del, k, stage, no_wakes, no_f, no_i)
 
 
 @kernel(internal=True, refcounted=False)
-def thread_share(cfg, net, st, nf, ni, q, slots, touched, out, k, lo, hi, meta, spk_t, spk_i, counters, wake_t, order,
-                 mid, scratch, rate, a, b, lv, lc, lr):
-    """One thread's part of run_stage_threads: run_stage with the thread's buffers and its rows of
-    the solver workspace, cut to the shapes of run_until's (the rest of each row is padding)."""
-    ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
-    return m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, touched, lo, hi, spk_t, spk_i, order, out, counters,
-                       k, ws, wake_t)
+def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
+              spk_i, out_sr, out_st, out_sv, counters, scratch, rate, a, b, lv, lc, lr, srt_t, srt_i, n_sp, k_del, k,
+              stage, no_wakes, no_f, no_i):
+    """Partition [lo, hi)'s part of a region: the deliveries of the spikes srt[:n_sp] (found in
+    bucket k_del) to its neurons, then (k >= 0) its share of stage ``stage`` of bucket k, each
+    from where ``state`` says it stopped. The workspace rows are cut to run_until's shapes (the
+    rest of each row is padding)."""
+    q = (qf, qi, cn)
+    if state[S_DELIVERED] == 0:
+        push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k_del, lo, hi)
+        state[S_DELIVERED] = 1
+    if k >= 0 and state[S_PHASE] != PH_DONE:
+        ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
+        stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i,
+                   (no_f, no_i, out_sr, out_st, out_sv), counters, ws, no_wakes, k, k & (cfg.n_slots - 1), stage,
+                   state)
 
 
-@kernel(internal=True)
-def run_stage_split(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, torder, out, k, tb,
-                    mid):
-    """run_stage on touched[ti:n_touched] (neurons of model ``mid``, none with a sample to take),
-    split into one consecutive share per thread. What the threads produce is put together as one
-    thread would have produced it: the spikes are appended to the stage's buffer (which deliver
-    sorts by time and neuron), and the wakes are scheduled afterwards in the order of touched.
-    The neurons of a bucket are independent of each other and nothing they produce depends on
-    the order they are processed in (sort_by_model), so the results are the same bit for bit
-    whatever the number of threads. Returns the spike buffers (grown if needed)."""
-    threads = tb.lo.size
-    n = n_touched - ti
-    meta[M_SPLIT] += n
-    for c in range(threads):
-        tb.lo[c] = ti + c * n // threads
-        tb.hi[c] = ti + (c + 1) * n // threads
+@kernel
+def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, stage):
+    """The partitions' work (part_work) in one parallel region, or one after the other on this
+    thread when there is little of it (``n_del`` deliveries and the entries of bucket k fewer than
+    PAR_MIN: starting the threads would cost more); then, on this thread, whatever a partition ran
+    short of grown and its work taken up again until every partition is done. Returns the parts."""
+    no_wakes = np.empty(0)
+    no_f = np.empty(0)
+    no_i = np.empty(0, dtype=np.int64)
+    work = n_del
+    if k >= 0:
+        for p in range(parts.bounds.size - 1):
+            work += parts.slots[p, k & (cfg.n_slots - 1), SCOUNT]
     while True:
-        run_stage_threads(cfg, net, st, nf, ni, q, slots, touched, out, k, tb.lo, tb.hi, tb.meta, tb.spk_t, tb.spk_i,
-                          tb.counters, tb.wake_t, torder, mid, tb.ws_scratch, tb.ws_rate, tb.ws_a, tb.ws_b, tb.ws_lv,
-                          tb.ws_lc, tb.ws_lr)
-        n_sp = 0
-        for c in range(threads):
-            n_sp += tb.meta[c, M_STAGE]
-        if spk_t.size - meta[M_STAGE] < n_sp:
-            spk_t = grow_f(spk_t, 2 * spk_t.size + n_sp)
-            spk_i = grow_i(spk_i, 2 * spk_i.size + n_sp)
-        done = True
-        for c in range(threads):
-            o = meta[M_STAGE]
-            for x in range(tb.meta[c, M_STAGE]):
-                spk_t[o + x] = tb.spk_t[c, x]
-                spk_i[o + x] = tb.spk_i[c, x]
-            meta[M_STAGE] = o + tb.meta[c, M_STAGE]
-            tb.meta[c, M_STAGE] = 0
-            if tb.meta[c, M_OVERFLOW]:
-                meta[M_OVERFLOW] = 1
-            if tb.lo[c] < tb.hi[c]:
-                done = False     # its spike buffer ran low: the rest in another round
-        if done:
+        pa = parts
+        if work >= PAR_MIN:
+            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.touched,
+                         pa.by_model, pa.moff, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
+                         pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
+                         srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i)
+        else:
+            for p in range(pa.bounds.size - 1):
+                part_work(cfg, net, st, nf, ni, pa.bounds[p], pa.bounds[p + 1], pa.qf[p], pa.qi[p], pa.cn[p],
+                          pa.meta[p], pa.slots[p], pa.touched[p], pa.by_model[p], pa.moff[p], pa.state[p], pa.order[p],
+                          pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
+                          pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
+                          pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i)
+        short = False
+        for p in range(pa.state.shape[0]):
+            if pa.state[p, S_NEED] != NEED_NOTHING:
+                short = True
+        if not short:
+            return parts
+        parts = grow_parts(cfg, pa, k, st.shape[1])
+
+
+@kernel
+def grow_parts(cfg, pa, k, n_state):
+    """Grows what each partition ran short of (state[p, S_NEED]); every partition's row grows
+    alike. Returns the parts."""
+    qf, qi, cn, order, spk_t, spk_i = pa.qf, pa.qi, pa.cn, pa.order, pa.spk_t, pa.spk_i
+    out_sr, out_st, out_sv = pa.out_sr, pa.out_st, pa.out_sv
+    slot = k & (cfg.n_slots - 1)
+    for p in range(pa.state.shape[0]):
+        need = pa.state[p, S_NEED]
+        n_smp = pa.state[p, S_SAMPLES]
+        if need == NEED_QUEUE:
+            qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, pa.state[p, S_TOUCHED] + n_smp, cfg.n_slots)
+        elif need == NEED_ORDER:
+            order = grow_rows_i(order, pa.slots[p, slot, SCOUNT])
+        elif need == NEED_SPIKES:
+            spk_t = grow_rows_f(spk_t, 2 * spk_t.shape[1] + 256)
+            spk_i = grow_rows_i(spk_i, 2 * spk_i.shape[1] + 256)
+        elif need == NEED_SAMPLES:
+            out_sr = grow_rows_i(out_sr, pa.meta[p, M_SAMPLES] + n_smp)
+            out_st = grow_rows_f(out_st, pa.meta[p, M_SAMPLES] + n_smp)
+            out_sv = grow_rows_f(out_sv, pa.meta[p, M_SVALS] + n_smp * max(n_state, 1))
+    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, order, spk_t,
+                 spk_i, out_sr, out_st, out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv,
+                 pa.ws_lc, pa.ws_lr)
+
+
+@kernel
+def reserve_part(qf, qi, cn, pmeta, p, n_entries, n_slots):
+    """reserve for partition p of the stacked queues: if its free list is short, every
+    partition's pool grows to the same new size (the new chunks put in front of each free list).
+    Returns the queues."""
+    if has_room(cn[p], pmeta[p], n_entries, n_slots):
+        return qf, qi, cn
+    parts = qf.shape[0]
+    old = cn.shape[1]
+    new = max(2 * old, old + chunks_needed(n_entries, n_slots))
+    qf2 = np.empty((parts, new * CHUNK, 2))
+    qi2 = np.empty((parts, new * CHUNK, 4), dtype=np.int64)
+    cn2 = np.empty((parts, new), dtype=np.int64)
+    for c in range(parts):
+        for e in range(old * CHUNK):
+            qf2[c, e, 0] = qf[c, e, 0]
+            qf2[c, e, 1] = qf[c, e, 1]
+            for x in range(4):
+                qi2[c, e, x] = qi[c, e, x]
+        for x in range(old):
+            cn2[c, x] = cn[c, x]
+        for x in range(old, new):
+            cn2[c, x] = x + 1 if x + 1 < new else pmeta[c, M_FREE]
+        pmeta[c, M_FREE] = old
+        pmeta[c, M_CHUNKS] = new
+    return qf2, qi2, cn2
+
+
+@kernel
+def grow_rows_f(a, need):
+    """a (rows x n) with n >= need, the rows' contents kept."""
+    if need <= a.shape[1]:
+        return a
+    b = np.empty((a.shape[0], max(need, 2 * a.shape[1] + 16)))
+    for r in range(a.shape[0]):
+        for x in range(a.shape[1]):
+            b[r, x] = a[r, x]
+    return b
+
+
+@kernel
+def grow_rows_i(a, need):
+    if need <= a.shape[1]:
+        return a
+    b = np.empty((a.shape[0], max(need, 2 * a.shape[1] + 16)), dtype=a.dtype)
+    for r in range(a.shape[0]):
+        for x in range(a.shape[1]):
+            b[r, x] = a[r, x]
+    return b
+
+
+@kernel
+def merge_spikes(cfg, net, parts, meta, work, out, counters):
+    """The spikes the partitions found in a stage, sorted by (time, neuron) into work[:n],
+    counted and recorded; returns (n, work, out)."""
+    srt_t, srt_i = work
+    n_sp = 0
+    for p in range(parts.meta.shape[0]):
+        n_sp += parts.meta[p, M_STAGE]
+        if parts.meta[p, M_OVERFLOW]:
+            meta[M_OVERFLOW] = 1
+    srt_t = grow_f(srt_t, n_sp)
+    srt_i = grow_i(srt_i, n_sp)
+    o = 0
+    for p in range(parts.meta.shape[0]):
+        for x in range(parts.meta[p, M_STAGE]):
+            srt_t[o] = parts.spk_t[p, x]
+            srt_i[o] = parts.spk_i[p, x]
+            o += 1
+        parts.meta[p, M_STAGE] = 0
+    if n_sp > 0:
+        sort_spikes(srt_t[:n_sp], srt_i[:n_sp], np.empty(n_sp), np.empty(n_sp, dtype=srt_i.dtype))
+        out_t, out_i, out_sr, out_st, out_sv = out
+        out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
+        out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
+        record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
+        out = (out_t, out_i, out_sr, out_st, out_sv)
+    return n_sp, (srt_t, srt_i), out
+
+
+@kernel
+def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_stop):
+    """run_until with the neurons split into partitions, each on a thread of its own (above).
+    ``work`` = (merged spike times, neurons); ``out`` as for run_until (its sample buffers
+    unused: each partition has its own). Returns parts, work and out (any of them grown); the
+    partitions' counters are added to ``counters`` and their updates to meta[M_SPLIT]."""
+    n_parts = parts.bounds.size - 1
+    n_sp = np.int64(0)   # not a literal: that would compile region and what it calls a second time
+    k_del = meta[M_BUCKET]
+    k = meta[M_BUCKET]
+    while True:
+        t0 = bucket_start(cfg, k)
+        pending = n_sp > 0
+        empty = n_sp == 0
+        slot = k & (cfg.n_slots - 1)
+        for p in range(n_parts):
+            if parts.meta[p, M_PENDING] > 0:
+                pending = True
+            if parts.slots[p, slot, SCOUNT] > 0:
+                empty = False
+        if t0 >= cfg.t_end or not pending:
+            meta[M_DONE] = 1
             break
-    qf, qi, chunk_next = q
-    for x in range(ti, n_touched):
-        if tb.wake_t[x] < cfg.t_end:
-            j = touched[x]
-            schedule(cfg, qf, qi, chunk_next, meta, slots, k, tb.wake_t[x], j, 0.0, KIND_WAKE, ni[j, VERSION])
-    return spk_t, spk_i
+        if t0 >= t_stop:
+            break
+        if empty:
+            k += 1
+            continue
+        for stage in range(cfg.n_stages):
+            n_del = np.int64(delivery_count(net, work[1], n_sp))
+            pa = parts
+            qf, qi, cn = pa.qf, pa.qi, pa.cn
+            for p in range(n_parts):
+                pa.state[p, S_PHASE] = PH_GROUP
+                pa.state[p, S_DELIVERED] = 0 if n_sp > 0 else 1
+                qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
+            parts = Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state,
+                          pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch,
+                          pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
+            parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, k, stage)
+            n_sp, work, out = merge_spikes(cfg, net, parts, meta, work, out, counters)
+            k_del = k
+        for p in range(n_parts):
+            release(parts.cn[p], parts.meta[p], parts.slots[p], slot)
+        k += 1
+        if meta[M_OVERFLOW]:
+            break
+    if n_sp > 0:
+        # the last stage's deliveries, before the caller looks at the queues
+        for p in range(n_parts):
+            parts.state[p, S_DELIVERED] = 0
+        qf, qi, cn = parts.qf, parts.qi, parts.cn
+        n_del = np.int64(delivery_count(net, work[1], n_sp))
+        for p in range(n_parts):
+            qf, qi, cn = reserve_part(qf, qi, cn, parts.meta, p, n_del, cfg.n_slots)
+        pa = parts
+        parts = Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, pa.order,
+                      pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate,
+                      pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
+        parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, np.int64(-1), np.int64(0))
+    meta[M_BUCKET] = k
+    for p in range(n_parts):
+        for x in range(counters.shape[0]):
+            meta[M_SPLIT] += parts.counters[p, x, C_UPDATES]
+            for c in range(counters.shape[1]):
+                counters[x, c] += parts.counters[p, x, c]
+                parts.counters[p, x, c] = 0
+    return parts, work, out
 
 
 @kernel(internal=True, refcounted=False)
@@ -931,7 +1113,8 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     q = reserve(q, meta, delivery_count(net, srt_i, n_sp), cfg.n_slots)
     out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
     out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
-    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters)
+    record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
+    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, 0, cfg.n)
     return q, (out_t, out_i, out_sr, out_st, out_sv)
 
 
@@ -994,23 +1177,33 @@ def sort_spikes(t, i, tmp_t, tmp_i):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_i, counters):
+def record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters):
+    """Counts the sorted spikes per population and records those of recorded populations."""
+    n_out = meta[M_SPIKES]
+    for x in range(n_sp):
+        j = srt_i[x]
+        pop = net.neuron_pop[j]
+        counters[pop, C_SPIKES] += 1
+        if net.pop_i[pop, P_RECORD]:
+            out_t[n_out] = (round(srt_t[x] / cfg.dt) - 1) * cfg.dt if GRID else srt_t[x]   # Brian2's t_{p-1}
+            out_i[n_out] = j
+            n_out += 1
+    meta[M_SPIKES] = n_out
+
+
+@kernel(internal=True, refcounted=False, inline="always")
+def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, lo, hi):
+    """Pushes the deliveries of the sorted spikes found in bucket k to targets lo <= j < hi."""
     qf, qi, chunk_next = q
     pop_i = net.pop_i
     proj_i = net.proj_i
     proj_f = net.proj_f
     indptr = net.indptr
-    n_out = meta[M_SPIKES]
     here = k & (cfg.n_slots - 1)
     for x in range(n_sp):
         t_sp = srt_t[x]
         j = srt_i[x]
         pop = net.neuron_pop[j]
-        counters[pop, C_SPIKES] += 1
-        if pop_i[pop, P_RECORD]:
-            out_t[n_out] = (round(t_sp / cfg.dt) - 1) * cfg.dt if GRID else t_sp   # Brian2's t_{p-1}
-            out_i[n_out] = j
-            n_out += 1
         tick = round(t_sp / cfg.dt) if GRID else 0
         for pp in range(pop_i[pop, P_PROJ_LO], pop_i[pop, P_PROJ_HI]):
             qq = net.pop_proj[pp]
@@ -1033,9 +1226,11 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, out_t, out_
                     zero = d == 0.0
                 if t_arr >= cfg.t_end:
                     break  # rows are sorted by delay
+                tgt = np.int64(net.syn_target[g])
+                if tgt < lo or tgt >= hi:
+                    continue  # another partition's neuron
                 w = proj_f[qq, JF_W] if w_c else net.syn_weight[woff + s]
                 if zero:
-                    push(qf, qi, chunk_next, meta, slots, here, t_arr, np.int64(net.syn_target[g]), w, port, g)
+                    push(qf, qi, chunk_next, meta, slots, here, t_arr, tgt, w, port, g)
                 else:
-                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, np.int64(net.syn_target[g]), w, port, g)
-    meta[M_SPIKES] = n_out
+                    schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_arr, tgt, w, port, g)

@@ -74,34 +74,24 @@ class Simulation:
         nf[:, eng.NEXT_SRC] = math.inf
         ni = np.zeros((n, 3), dtype=np.int64)
         ni[:, eng.NB_HEAD] = -1
-        chunks = 1024
-        q = (np.empty((chunks * eng.CHUNK, 2)), np.empty((chunks * eng.CHUNK, 4), dtype=np.int64),
-             np.append(np.arange(1, chunks, dtype=np.int64), -1))
         meta = np.zeros(16, dtype=np.int64)
-        meta[eng.M_FREE] = 0
-        meta[eng.M_CHUNKS] = chunks
         meta[eng.M_THREADS] = self.threads
-        slots = np.zeros((cfg.n_slots, 4), dtype=np.int64)
-        slots[:, eng.SHEAD] = -1
-        slots[:, eng.STAIL] = -1
-        touched = np.empty(n, dtype=np.int64)
-        work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
         out = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(256, dtype=np.int64), np.empty(256),
                np.empty(1024))
         counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
-
+        run = _Partitioned(eng, lay, self.threads) if self.threads > 1 else _Single(eng, lay)
         with numba_threads(self.threads):
-            return self._run(progress, st, nf, ni, q, meta, slots, touched, work, out, counters)
+            return self._run(progress, run, st, nf, ni, meta, out, counters)
 
-    def _run(self, progress, st, nf, ni, q, meta, slots, touched, work, out, counters) -> RawRun:
+    def _run(self, progress, run, st, nf, ni, meta, out, counters) -> RawRun:
         eng = self.engine
         lay = self.layout
-        cfg, net = lay.cfg, lay.net
+        cfg = lay.cfg
         # first calls compile (or load from the on-disk cache): timed apart from the run
         t_compile = time.perf_counter()
         with codegen.compile_lock(eng):
-            q = eng.start(cfg, net, st, nf, ni, q, meta, slots)
-            q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, -1.0)
+            run.start(st, nf, ni, meta)
+            out = run.until(st, nf, ni, meta, out, counters, -1.0)
             codegen.mark_ready(lay.model_names, cfg.grid, self.threads > 1)
         compile_seconds = time.perf_counter() - t_compile
 
@@ -118,14 +108,14 @@ class Simulation:
                         break
                     wall0 = time.perf_counter()
                     t_stop = t_reached + sim_chunk
-                    q, work, out = eng.run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters,
-                                                 t_stop)
+                    out = run.until(st, nf, ni, meta, out, counters, t_stop)
                     t_reached = min(eng.bucket_start(cfg, meta[eng.M_BUCKET]), cfg.t_end)
                     if meta[eng.M_OVERFLOW]:
                         raise RuntimeError(
                             f"a neuron fired hundreds of times within one delay window near t = {t_reached:g} s "
                             "(a refractory period of 0 with a drive far above threshold?)")
-                    self._harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v)
+                    self._harvest(eng, meta, out, spikes_t, spikes_i)
+                    run.harvest_samples(smp_r, smp_t, smp_v)
                     spent = time.perf_counter() - wall0
                     if spent > 0:
                         sim_chunk = max(cfg.width, min(sim_chunk * min(4.0, CHUNK_SECONDS / spent), cfg.t_end))
@@ -134,7 +124,8 @@ class Simulation:
                                  time.perf_counter() - t_run)
             except KeyboardInterrupt:
                 partial = True
-                self._harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v)
+                self._harvest(eng, meta, out, spikes_t, spikes_i)
+                run.harvest_samples(smp_r, smp_t, smp_v)
         wall = time.perf_counter() - t_run
         simulated = cfg.t_end if not partial else t_reached
         if cfg.grid:
@@ -145,18 +136,118 @@ class Simulation:
                       self.threads, int(meta[eng.M_SPLIT]))
 
     @staticmethod
-    def _harvest(eng, meta, out, spikes_t, spikes_i, smp_r, smp_t, smp_v):
+    def _harvest(eng, meta, out, spikes_t, spikes_i):
         n = meta[eng.M_SPIKES]
         spikes_t.append(out[0][:n].copy())
         spikes_i.append(out[1][:n].copy())
+        meta[eng.M_SPIKES] = 0
+
+
+def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
+    """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it."""
+    need = (n_entries + eng.CHUNK - 1) // eng.CHUNK + min(n_entries, n_slots) + 1
+    return max(1024, need + 1)
+
+
+class _Single:
+    """The engine's state on one thread: one calendar queue (engine.run_until)."""
+
+    def __init__(self, eng, lay):
+        self.eng, self.lay = eng, lay
+        cfg = lay.cfg
+        self.chunks = _queue_chunks(eng, cfg.n + lay.net.rec_neuron.size, cfg.n_slots)
+        self.q = (np.empty((self.chunks * eng.CHUNK, 2)), np.empty((self.chunks * eng.CHUNK, 4), dtype=np.int64),
+                  np.append(np.arange(1, self.chunks, dtype=np.int64), -1))
+        self.slots = np.zeros((cfg.n_slots, 4), dtype=np.int64)
+        self.slots[:, eng.SHEAD] = -1
+        self.slots[:, eng.STAIL] = -1
+        self.touched = np.empty(cfg.n, dtype=np.int64)
+        self.work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
+        self.meta = self.out = None
+
+    def start(self, st, nf, ni, meta):
+        eng, lay = self.eng, self.lay
+        meta[eng.M_FREE] = 0
+        meta[eng.M_CHUNKS] = self.chunks
+        self.q = eng.start(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots, np.int64(0), np.int64(lay.cfg.n))
+
+    def until(self, st, nf, ni, meta, out, counters, t_stop):
+        lay = self.lay
+        self.q, self.work, out = self.eng.run_until(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots,
+                                                   self.touched, self.work, out, counters, t_stop)
+        self.meta, self.out = meta, out
+        return out
+
+    def harvest_samples(self, smp_r, smp_t, smp_v):
+        eng, meta, out = self.eng, self.meta, self.out
         ns = meta[eng.M_SAMPLES]
         nv = meta[eng.M_SVALS]
         smp_r.append(out[2][:ns].copy())
         smp_t.append(out[3][:ns].copy())
         smp_v.append(out[4][:nv].copy())
-        meta[eng.M_SPIKES] = 0
         meta[eng.M_SAMPLES] = 0
         meta[eng.M_SVALS] = 0
+
+
+class _Partitioned:
+    """The engine's state on P threads: the neurons in P consecutive blocks, each with a calendar
+    queue, spike and sample buffers of its own (engine.Parts, engine.run_until_parts)."""
+
+    def __init__(self, eng, lay, threads: int):
+        from .crossing import MAX_TERMS, ROOT_ROWS
+
+        self.eng, self.lay = eng, lay
+        cfg, net = lay.cfg, lay.net
+        P = threads
+        bounds = np.array([p * cfg.n // P for p in range(P + 1)], dtype=np.int64)
+        block = int(np.diff(bounds).max())
+        chunks = _queue_chunks(eng, block + net.rec_neuron.size, cfg.n_slots)
+        cn = np.empty((P, chunks), dtype=np.int64)
+        cn[:] = np.append(np.arange(1, chunks, dtype=np.int64), -1)
+        pmeta = np.zeros((P, 16 + eng.META_PAD), dtype=np.int64)
+        pmeta[:, eng.M_FREE] = 0
+        pmeta[:, eng.M_CHUNKS] = chunks
+        slots = np.zeros((P, cfg.n_slots, 4), dtype=np.int64)
+        slots[:, :, eng.SHEAD] = -1
+        slots[:, :, eng.STAIL] = -1
+        touched = np.empty((P, block), dtype=np.int64)
+        n_state = max(lay.state0.shape[1], 1)
+        self.parts = eng.Parts(
+            bounds, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
+            pmeta, slots, touched, touched if eng.ONLY_MODEL >= 0 else np.empty_like(touched),
+            np.zeros((P, net.model_jumps.shape[0] + 1), dtype=np.int64), np.zeros((P, 16), dtype=np.int64),
+            np.empty((P, 4096), dtype=np.int64), np.empty((P, 4096)), np.empty((P, 4096), dtype=np.int64),
+            np.empty((P, 256), dtype=np.int64), np.empty((P, 256)), np.empty((P, 1024)),
+            np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
+            # the solver workspace per partition, each row padded (run_until's shapes are cut from it)
+            np.empty((P, 17, n_state)), np.empty((P, MAX_TERMS + 16)), np.empty((P, MAX_TERMS + 16)),
+            np.empty((P, MAX_TERMS + 16)), np.empty((P, 4, MAX_TERMS + 1, MAX_TERMS)),
+            np.zeros((P, MAX_TERMS + 17), dtype=np.int64), np.empty((P, ROOT_ROWS + 2, MAX_TERMS)))
+        self.work = (np.empty(4096), np.empty(4096, dtype=np.int64))
+
+    def start(self, st, nf, ni, meta):
+        eng, lay, pa = self.eng, self.lay, self.parts
+        for p in range(pa.bounds.size - 1):
+            q = (pa.qf[p], pa.qi[p], pa.cn[p])
+            q2 = eng.start(lay.cfg, lay.net, st, nf, ni, q, pa.meta[p], pa.slots[p], pa.bounds[p], pa.bounds[p + 1])
+            assert q2[2].size == q[2].size   # _queue_chunks made room: the queue was not replaced
+
+    def until(self, st, nf, ni, meta, out, counters, t_stop):
+        lay = self.lay
+        self.parts, self.work, out = self.eng.run_until_parts(lay.cfg, lay.net, st, nf, ni, self.parts, meta,
+                                                              self.work, out, counters, t_stop)
+        return out
+
+    def harvest_samples(self, smp_r, smp_t, smp_v):
+        eng, pa = self.eng, self.parts
+        for p in range(pa.bounds.size - 1):
+            ns = pa.meta[p, eng.M_SAMPLES]
+            nv = pa.meta[p, eng.M_SVALS]
+            smp_r.append(pa.out_sr[p, :ns].copy())
+            smp_t.append(pa.out_st[p, :ns].copy())
+            smp_v.append(pa.out_sv[p, :nv].copy())
+            pa.meta[p, eng.M_SAMPLES] = 0
+            pa.meta[p, eng.M_SVALS] = 0
 
 
 @contextlib.contextmanager

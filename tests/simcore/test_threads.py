@@ -1,4 +1,4 @@
-"""Splitting a delay window's neurons over threads changes nothing in the results."""
+"""Running the neurons in partitions on threads changes nothing in the results."""
 from __future__ import annotations
 
 import textwrap
@@ -11,8 +11,10 @@ import backends
 import netspec
 
 # 400 Poisson sources -> 2000 lif_exp neurons (about 900 inputs per 1 ms window, so each window
-# splits), recurrent connections among the neurons so that spikes found on different threads
-# feed back, one neuron's membrane sampled (a window with a sample runs on one thread)
+# runs its partitions on the threads), recurrent connections among them so that spikes found in
+# one partition reach the other, a zero-delay projection onto lif neurons (a second stage in
+# every window, fed by spikes of both partitions), explicit spike times, and sampled membranes
+# in both partitions
 NET = """
 seed: 7
 time: {{duration: 300 ms, mode: {mode}, dt: 0.1 ms}}
@@ -23,14 +25,22 @@ populations:
     model: lif_exp
     params: {{tau_m: 20 ms, tau_exc: 5 ms, tau_inh: 10 ms, e_l: -60 mV, v_th: -50 mV, v_reset: -60 mV,
               t_ref: 2 ms}}
+  cue: {{size: 2, model: spike_times, spikes: [[5 ms, 50 ms, 120.05 ms], [77.7 ms]]}}
+  out:
+    size: 300
+    model: lif
+    params: {{tau_m: 10 ms, e_l: -60 mV, v_th: -50 mV, v_reset: -60 mV, t_ref: 1 ms}}
 projections:
   - {{name: drive, from: src, to: n, connect: {{out_degree: 60}}, weight: 4 mV, delay: {{uniform: [1 ms, 5 ms]}},
      port: exc}}
   - {{name: rec, from: n, to: n, connect: {{out_degree: 20}}, weight: 2 mV, delay: {{uniform: [1 ms, 3 ms]}}, port: exc}}
   - {{name: inh, from: n, to: n, connect: {{out_degree: 10}}, weight: -3 mV, delay: 2 ms, port: inh}}
+  - {{name: read, from: n, to: out, connect: {{out_degree: 5}}, weight: 4 mV, delay: 0 ms}}
+  - {{name: kick, from: cue, to: out, connect: all_to_all, weight: 12 mV, delay: 0.5 ms}}
+  - {{name: back, from: out, to: n, connect: {{out_degree: 20}}, weight: -1 mV, delay: 1 ms, port: inh}}
 record:
-  spikes: [n, src]
-  state: {{n: {{vars: [v], neurons: [5], every: 1 ms}}}}
+  spikes: [n, src, out, cue]
+  state: {{n: {{vars: [v, i_exc], neurons: [5, 1990], every: 1 ms}}, out: {{vars: [v], neurons: [0, 299], every: 0.5 ms}}}}
 """
 
 
@@ -43,18 +53,19 @@ def run(mode: str, threads: int):
 @pytest.mark.parametrize("mode", ["exact", "grid"])
 def test_two_threads_give_the_same_spikes_samples_and_counters_as_one(mode):
     """Spikes, samples and counters are bit-identical on one thread and on two, and the second
-    run did split its windows over the threads."""
+    run ran its neurons in partitions."""
     one = run(mode, threads=1)
     two = run(mode, threads=2)
     assert one.meta["updates_on_threads"] == 0
     assert two.meta["threads"] == 2
     assert two.meta["updates_on_threads"] > 0.5 * two.counters["n"]["neuron_updates"]
-    assert sum(t.size for t, _ in one.spikes.values()) > 1000
-    for pop in ("n", "src"):
+    assert sum(t.size for t, _ in one.spikes.values()) > 1000 and one.spikes["out"][0].size > 100
+    for pop in ("n", "src", "out", "cue"):
         np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
         np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
-    np.testing.assert_array_equal(one.state["n"]["times"], two.state["n"]["times"])
-    np.testing.assert_array_equal(one.state["n"]["v"], two.state["n"]["v"])
+    for pop, names in (("n", ("times", "v", "i_exc")), ("out", ("times", "v"))):
+        for name in names:
+            np.testing.assert_array_equal(one.state[pop][name], two.state[pop][name])
     assert one.counters == two.counters
 
 
@@ -65,9 +76,8 @@ def test_threads_must_be_a_positive_whole_number():
         backends.run(arrays, threads=0)
 
 
-# one source whose every spike makes all 10 000 neurons fire at the same instant: each thread's
-# share of that window fires 5000 spikes, more than a thread's spike buffer takes in one round
-# (THREAD_SPIKES = 4096), so the shares finish in a second round
+# one source whose every spike makes all 10 000 neurons fire at the same instant: each partition
+# fires 5000 spikes in that window, more than its spike buffer first holds (4096), so it grows
 VOLLEY = """
 seed: 3
 time: {duration: 30 ms, mode: exact}
