@@ -4,7 +4,7 @@ Numba cannot cache a function that receives other compiled functions as argument
 engine is specialised by source: :func:`engine_for` writes a copy of
 ``engine_template.py`` whose dispatch functions call the network's model kernels by index
 and whose ``GRID``, ``SOURCES`` and ``THREADS`` constants fix the time mode, whether source
-code is needed and whether a stage's neurons can be split over threads, imports it, and lets
+code is needed and whether it runs the neurons in partitions on threads, imports it, and lets
 Numba cache its compiled code beside it. The file's name is a hash of every source file of
 simcore (``cache_stamp.package_stamp``: the template, the crossing search, the models and whatever
 they build on), so an edited kernel gets a new engine and an unchanged one is never compiled
@@ -124,7 +124,7 @@ def models_for(used, grid: bool, engine: str = "auto", threads: bool = False) ->
     compiled (``evsim warmup`` compiles it: one engine then serves every network at once), else
     its own, compiled now (less to compile than every model). The own engine runs CUBA
     about 4 % faster (0.270-0.277 s against 0.284 s, docs/engine.md). ``threads``: among the
-    engines that can split a stage over threads."""
+    engines that run the neurons in partitions on threads."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)} (got {engine!r})")
     everything = all_model_names()

@@ -22,6 +22,8 @@ Algorithm (docs/semantics.md is the contract; docs/engine.md explains the design
 * Spikes found in a stage are sorted by (time, neuron) and expanded through the CSR rows of
   their projections into the buckets of their arrival times. Rows are sorted by delay, so a row
   stops at the first delivery after the end of the run.
+* On P threads (run_until_parts) the neurons run as P partitions, each with a queue of its own;
+  a stage is one parallel region, and the calling thread merges the spikes.
 
 A neuron that receives nothing and cannot reach threshold costs nothing after its first look.
 Array layouts: see simcore/layout.py (column constants below are shared with it).
@@ -45,8 +47,8 @@ from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_
 # branches it rules out before compiling them
 GRID = False
 SOURCES = True
-# whether the engine can split a stage's neurons over threads (its own engine: the parallel loop
-# adds about 10 s to a cold compile)
+# whether the engine is the one for threads (run_until_parts; its own engine, because the parallel
+# loop and what surrounds it double a cold compile)
 THREADS = False
 # the index of the engine's one model that runs in run_stage (neuron or source), -1 if several
 ONLY_MODEL = -1
@@ -91,8 +93,8 @@ M_SVALS = 6       # sample values in the output buffer
 M_DONE = 7        # 1 once nothing is left to simulate
 M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
-M_THREADS = 10    # threads the neurons of a stage may be split over (set by the runner)
-M_SPLIT = 11      # neuron updates done in stages split over threads
+M_THREADS = 10    # threads of the run (set by the runner, for the record)
+M_SPLIT = 11      # neuron updates done by partitions (run_until_parts)
 # stage_part's progress through a stage (columns of its ``state``), and what it ran short of
 S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_COLUMNS = 0, 1, 2, 3, 4, 5, 6, 7
 PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2

@@ -38,7 +38,7 @@ class RawRun:
     compile_seconds: float
     layout: Layout = field(repr=False)
     threads: int = 1
-    updates_on_threads: int = 0       # neuron updates done in stages split over the threads
+    updates_on_threads: int = 0       # neuron updates done by partitions on threads
 
 
 class Simulation:
@@ -46,9 +46,9 @@ class Simulation:
 
     def __init__(self, arrays, horizon: float | None = None, engine: str = "auto", threads: int = 1):
         """``engine``: which compiled engine, "auto", "own" or "all" (:func:`simcore.codegen.models_for`);
-        compiled now if it is not yet. ``threads`` > 1: the neurons a stage touches are split over
-        that many threads (at most Numba's thread count) by an engine built for it; the results
-        are the same bit for bit with any number (docs/engine.md)."""
+        compiled now if it is not yet. ``threads`` > 1: the neurons run in that many partitions, each
+        on a thread (at most Numba's thread count), by an engine built for it; the results are
+        the same bit for bit with any number (docs/engine.md)."""
         if int(threads) != threads or threads < 1:
             raise ValueError(f"threads must be a whole number >= 1 (got {threads!r})")
         self.arrays = arrays

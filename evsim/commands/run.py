@@ -24,7 +24,7 @@ def add_parser(sub):
     p.add_argument("-o", "--output", metavar="FILE", help="write the results to FILE (.npz)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--threads", type=int,
-                   help="threads (event backend: default 1, more split each delay window's neurons over them, "
+                   help="threads (event backend: default 1, more run the neurons in that many partitions, "
                         "same results; event-gated units: default all cores)")
     p.set_defaults(func=run)
 
