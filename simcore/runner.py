@@ -144,7 +144,8 @@ class Simulation:
 
 
 def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
-    """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it."""
+    """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it (the
+    engine's chunks_needed, which has no Python wrapper, plus one)."""
     need = (n_entries + eng.CHUNK - 1) // eng.CHUNK + min(n_entries, n_slots) + 1
     return max(1024, need + 1)
 

@@ -107,3 +107,34 @@ def test_a_window_with_more_spikes_than_a_thread_buffer_holds():
     np.testing.assert_array_equal(t1, two.spikes["n"][0])
     np.testing.assert_array_equal(i1, two.spikes["n"][1])
     assert one.counters == two.counters
+
+
+# 6 sources at 200 Hz onto 10 000 neurons, all to all, delays spread over 1-30 ms: about 360 000
+# deliveries wait in the queues at a time, 180 000 per partition, more than a partition's first
+# pool of queue chunks holds (1024 chunks of 64 entries), so the queues grow while the run goes on
+FLOOD = """
+seed: 5
+time: {duration: 100 ms, mode: exact}
+populations:
+  src: {size: 6, model: poisson, params: {rate: 200 Hz}}
+  n:
+    size: 10000
+    model: lif_exp
+    params: {tau_m: 20 ms, tau_exc: 5 ms, e_l: 0 mV, v_th: 10 mV, v_reset: 0 mV, t_ref: 2 ms}
+projections:
+  - {name: flood, from: src, to: n, connect: all_to_all, weight: 1.5 mV, delay: {uniform: [1 ms, 30 ms]}, port: exc}
+record:
+  spikes: [n]
+"""
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+def test_queues_that_grow_during_the_run():
+    """Partition queues that outgrow their first pool of chunks give the same spikes on two threads as on one."""
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(FLOOD)))
+    one = backends.run(arrays, threads=1)
+    two = backends.run(arrays, threads=2)
+    assert one.counters["n"]["synaptic_events"] > 500_000 and one.spikes["n"][0].size > 1000
+    np.testing.assert_array_equal(one.spikes["n"][0], two.spikes["n"][0])
+    np.testing.assert_array_equal(one.spikes["n"][1], two.spikes["n"][1])
+    assert one.counters == two.counters
