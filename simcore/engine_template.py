@@ -798,6 +798,17 @@ def grow_parts(cfg, pa, k, n_state):
 
 
 @kernel
+def reserve_deliveries(cfg, pa, n_del):
+    """Room in every partition's queue for ``n_del`` deliveries; returns the parts."""
+    qf, qi, cn = pa.qf, pa.qi, pa.cn
+    for p in range(qf.shape[0]):
+        qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
+    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, pa.order,
+                 pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a,
+                 pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
+
+
+@kernel
 def reserve_part(qf, qi, cn, pmeta, p, n_entries, n_slots):
     """reserve for partition p of the stacked queues: if its free list is short, every
     partition's pool grows to the same new size (the new chunks put in front of each free list).
@@ -907,15 +918,10 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
             continue
         for stage in range(cfg.n_stages):
             n_del = np.int64(delivery_count(net, work[1], n_sp))
-            pa = parts
-            qf, qi, cn = pa.qf, pa.qi, pa.cn
             for p in range(n_parts):
-                pa.state[p, S_PHASE] = PH_GROUP
-                pa.state[p, S_DELIVERED] = 0 if n_sp > 0 else 1
-                qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
-            parts = Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state,
-                          pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch,
-                          pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
+                parts.state[p, S_PHASE] = PH_GROUP
+                parts.state[p, S_DELIVERED] = 0 if n_sp > 0 else 1
+            parts = reserve_deliveries(cfg, parts, n_del)
             parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, k, stage)
             n_sp, work, out = merge_spikes(cfg, net, parts, meta, work, out, counters)
             k_del = k
@@ -928,14 +934,8 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
         # the last stage's deliveries, before the caller looks at the queues
         for p in range(n_parts):
             parts.state[p, S_DELIVERED] = 0
-        qf, qi, cn = parts.qf, parts.qi, parts.cn
         n_del = np.int64(delivery_count(net, work[1], n_sp))
-        for p in range(n_parts):
-            qf, qi, cn = reserve_part(qf, qi, cn, parts.meta, p, n_del, cfg.n_slots)
-        pa = parts
-        parts = Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, pa.order,
-                      pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate,
-                      pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
+        parts = reserve_deliveries(cfg, parts, n_del)
         parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, np.int64(-1), np.int64(0))
     meta[M_BUCKET] = k
     for p in range(n_parts):
