@@ -98,15 +98,23 @@ record:
 def test_a_window_with_more_spikes_than_a_thread_buffer_holds():
     """Windows in which every neuron fires (more spikes per thread than its buffer holds) give the
     same spikes on two threads as on one."""
-    arrays = netspec.expand(netspec.loads(textwrap.dedent(VOLLEY)))
-    one = backends.run(arrays, threads=1)
-    two = backends.run(arrays, threads=2)
-    t1, i1 = one.spikes["n"]
+    one, two = on_one_and_two_threads(VOLLEY)
+    t1 = one.spikes["n"][0]
     assert t1.size >= 20000 and np.unique(t1).size < t1.size / 5000     # volleys of 10 000
     assert two.meta["updates_on_threads"] >= 20000
-    np.testing.assert_array_equal(t1, two.spikes["n"][0])
-    np.testing.assert_array_equal(i1, two.spikes["n"][1])
+
+
+def on_one_and_two_threads(text: str):
+    """The netlist's results on one thread and on two, after checking that their spikes and
+    counters are the same."""
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(text)))
+    one = backends.run(arrays, threads=1)
+    two = backends.run(arrays, threads=2)
+    for pop, (t, i) in one.spikes.items():
+        np.testing.assert_array_equal(t, two.spikes[pop][0])
+        np.testing.assert_array_equal(i, two.spikes[pop][1])
     assert one.counters == two.counters
+    return one, two
 
 
 # 6 sources at 200 Hz onto 10 000 neurons, all to all, delays spread over 1-30 ms: about 360 000
@@ -131,10 +139,5 @@ record:
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
 def test_queues_that_grow_during_the_run():
     """Partition queues that outgrow their first pool of chunks give the same spikes on two threads as on one."""
-    arrays = netspec.expand(netspec.loads(textwrap.dedent(FLOOD)))
-    one = backends.run(arrays, threads=1)
-    two = backends.run(arrays, threads=2)
+    one, _ = on_one_and_two_threads(FLOOD)
     assert one.counters["n"]["synaptic_events"] > 500_000 and one.spikes["n"][0].size > 1000
-    np.testing.assert_array_equal(one.spikes["n"][0], two.spikes["n"][0])
-    np.testing.assert_array_equal(one.spikes["n"][1], two.spikes["n"][1])
-    assert one.counters == two.counters
