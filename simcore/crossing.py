@@ -273,6 +273,7 @@ def piecewise_bound(n, rate, a, b, lo, hi, pieces, e, q):
     return top
 
 
+@kernel
 def workspace():
     """Scratch arrays for :func:`first_crossing` (allocate once, reuse for every call)."""
     return np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64), \

@@ -36,6 +36,7 @@ from numba import prange
 from simcore.jit import kernel
 
 from simcore.crossing import E_HI, MAX_TERMS, ROOT_ROWS, eval_g, first_crossing, safe_time, tail_bound, upper_bound
+from simcore.crossing import workspace as crossing_workspace
 from simcore.prefetch import prefetch_row
 from simcore.rng import stream_key
 
@@ -100,7 +101,8 @@ S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_COLUMNS = 0
 PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2
 NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES = 0, 1, 2, 3, 4
 # a stage's partitions run on the threads from this many queue entries on (deliveries and the
-# bucket's entries); below it one after the other on the calling thread, the same results
+# bucket's entries); below it one after the other on the calling thread, the same results (the
+# earlier split's threshold, in touched neurons; not tuned again for partitions)
 PAR_MIN = 128
 
 
@@ -637,10 +639,9 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
 
 @kernel(inline="always")
 def workspace(n_state):
-    """The crossing solver's workspace (crossing.workspace's shapes) and a scratch state row."""
-    return (np.empty((1, max(n_state, 1))), np.empty(MAX_TERMS), np.empty(MAX_TERMS), np.empty(MAX_TERMS),
-            np.empty((3, MAX_TERMS + 1, MAX_TERMS)), np.zeros(MAX_TERMS + 1, dtype=np.int64),
-            np.empty((ROOT_ROWS, MAX_TERMS)))
+    """A scratch state row, the threshold terms' rows and the crossing solver's workspace."""
+    lv, lc, lr = crossing_workspace()
+    return (np.empty((1, max(n_state, 1))), np.empty(MAX_TERMS), np.empty(MAX_TERMS), np.empty(MAX_TERMS), lv, lc, lr)
 
 
 @kernel(internal=True, refcounted=False, inline="always")
