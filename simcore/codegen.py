@@ -84,7 +84,7 @@ def dispatch_source(model_names) -> str:
     # constant, in which the dispatches above reduce to that model's kernels (the engine over
     # every model ran CUBA 25-40 % slower than the one over lif_exp alone without this)
     stage_args = ("cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, "
-                  "k, ws, wake_t")
+                  "k, ws")
     lines += ["", "", '@kernel(internal=True, refcounted=False, inline="always")',
               f"def m_run_stage(mid, {stage_args}):"]
     kinds = [(k, mod.MODEL.kind) for k, mod in enumerate(mods) if mod.MODEL.kind in (NEURON, SOURCE)]

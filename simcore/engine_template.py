@@ -592,7 +592,6 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     ws = workspace(st.shape[1])
     by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
     moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
-    no_wakes = np.empty(0)
     state = np.zeros(S_COLUMNS, dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
@@ -611,7 +610,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             while True:
                 spk_t, spk_i, order = work
                 stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out,
-                           counters, ws, no_wakes, k, slot, stage, state)
+                           counters, ws, k, slot, stage, state)
                 need = state[S_NEED]
                 if need == NEED_NOTHING:
                     break
@@ -646,7 +645,7 @@ def workspace(n_state):
 
 @kernel(internal=True, refcounted=False, inline="always")
 def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out, counters, ws,
-               no_wakes, k, slot, stage, state):
+               k, slot, stage, state):
     """Stage ``stage`` of bucket k for the neurons whose entries are in this queue (all of them,
     or one partition's), from where ``state`` says it stopped: groups the entries per neuron,
     then runs the touched neurons model by model. Stops early when a buffer is short, with
@@ -681,7 +680,7 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, or
             ti = max(state[S_TI], moff[mid])
             if ti < hi:
                 ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, hi, spk_t, spk_i, order,
-                                 out, counters, k, ws, no_wakes)
+                                 out, counters, k, ws)
                 if ti < hi:
                     state[S_MODEL] = mid
                     state[S_TI] = ti
@@ -707,20 +706,20 @@ META_PAD = 16
 @kernel(parallel=True)
 def parts_region(cfg, net, st, nf, ni, bounds, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, counters, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr, srt_t,
-                 srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i):
+                 srt_i, n_sp, k_del, k, stage, no_f, no_i):
     """part_work for every partition, partition p on a thread of its own (flat arguments: a
     parallel loop cannot take a tuple inside a tuple)."""
     for p in prange(bounds.size - 1):
         part_work(cfg, net, st, nf, ni, bounds[p], bounds[p + 1], qf[p], qi[p], cn[p], meta[p], slots[p], touched[p],
                   by_model[p], moff[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
                   counters[p], ws_scratch[p], ws_rate[p], ws_a[p], ws_b[p], ws_lv[p], ws_lc[p], ws_lr[p], srt_t, srt_i,
-                  n_sp, k_del, k, stage, no_wakes, no_f, no_i)
+                  n_sp, k_del, k, stage, no_f, no_i)
 
 
 @kernel(internal=True, refcounted=False)
 def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
               spk_i, out_sr, out_st, out_sv, counters, scratch, rate, a, b, lv, lc, lr, srt_t, srt_i, n_sp, k_del, k,
-              stage, no_wakes, no_f, no_i):
+              stage, no_f, no_i):
     """Partition [lo, hi)'s part of a region: the deliveries of the spikes srt[:n_sp] (found in
     bucket k_del) to its neurons, then (k >= 0) its share of stage ``stage`` of bucket k, each
     from where ``state`` says it stopped. The workspace rows are cut to run_until's shapes (the
@@ -732,7 +731,7 @@ def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, touched, by
     if k >= 0 and state[S_PHASE] != PH_DONE:
         ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
         stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i,
-                   (no_f, no_i, out_sr, out_st, out_sv), counters, ws, no_wakes, k, k & (cfg.n_slots - 1), stage,
+                   (no_f, no_i, out_sr, out_st, out_sv), counters, ws, k, k & (cfg.n_slots - 1), stage,
                    state)
 
 
@@ -742,7 +741,6 @@ def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, sta
     thread when there is little of it (``n_del`` deliveries and the entries of bucket k fewer than
     PAR_MIN: starting the threads would cost more); then, on this thread, whatever a partition ran
     short of grown and its work taken up again until every partition is done. Returns the parts."""
-    no_wakes = np.empty(0)
     no_f = np.empty(0)
     no_i = np.empty(0, dtype=np.int64)
     work = n_del
@@ -755,14 +753,14 @@ def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, sta
             parts_region(cfg, net, st, nf, ni, pa.bounds, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.touched,
                          pa.by_model, pa.moff, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
                          pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
-                         srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i)
+                         srt_i, n_sp, k_del, k, stage, no_f, no_i)
         else:
             for p in range(pa.bounds.size - 1):
                 part_work(cfg, net, st, nf, ni, pa.bounds[p], pa.bounds[p + 1], pa.qf[p], pa.qi[p], pa.cn[p],
                           pa.meta[p], pa.slots[p], pa.touched[p], pa.by_model[p], pa.moff[p], pa.state[p], pa.order[p],
                           pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
                           pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
-                          pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_wakes, no_f, no_i)
+                          pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_f, no_i)
         short = False
         for p in range(pa.state.shape[0]):
             if pa.state[p, S_NEED] != NEED_NOTHING:
@@ -1039,14 +1037,12 @@ def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
 
 @kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
-              ws, wake_t, mid, is_source):
+              ws, mid, is_source):
     """Processes the touched neurons touched[ti:n_touched], all of model ``mid`` (a source model
     if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
     buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
     ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model, each
-    dispatch reduced to that model's kernels. A neuron's new wake is scheduled at once, or, if
-    ``wake_t`` is not empty (a thread's share of a stage: :func:`run_stage_threads`), its time
-    is left in wake_t[position in touched] for the caller to schedule."""
+    dispatch reduced to that model's kernels. A neuron's new wake is scheduled at once."""
     qf, qi, chunk_next = q
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
@@ -1062,9 +1058,7 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         if not (SOURCES and is_source):
             n_s, n_v, t_w = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws,
                                        smp, n_s, n_v, counters, pop)
-            if wake_t.size > 0:
-                wake_t[ti - 1] = t_w
-            elif t_w < cfg.t_end:
+            if t_w < cfg.t_end:
                 schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
             continue
         # a source only takes its samples and schedules its next spike (its spikes do not depend
