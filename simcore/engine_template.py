@@ -100,6 +100,8 @@ M_SPLIT = 11      # neuron updates done by partitions (run_until_parts)
 S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_COLUMNS = 0, 1, 2, 3, 4, 5, 6, 7
 PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2
 NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES = 0, 1, 2, 3, 4
+# columns of segs (models x 2): where group_stage lists each model's touched neurons in by_model
+SEG_START, SEG_END = 0, 1
 # a stage's partitions run on the threads from this many queue entries on (deliveries and the
 # bucket's entries); below it one after the other on the calling thread, the same results (the
 # earlier split's threshold, in touched neurons; not tuned again for partitions)
@@ -580,7 +582,7 @@ def start(cfg, net, st, nf, ni, q, meta, slots, lo, hi):
 
 
 @kernel
-def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters, t_stop):
+def run_until(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out, counters, t_stop):
     """Processes buckets while they start before t_stop.
 
     ``work`` = (stage spike times, stage spike neurons, sorting buffer); ``out`` = (recorded
@@ -590,8 +592,6 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
     This function allocates (it grows buffers); the per-neuron work runs in functions that do
     not, so that Numba emits no reference counting around their many array arguments."""
     ws = workspace(st.shape[1])
-    by_model = touched if ONLY_MODEL >= 0 else np.empty_like(touched)
-    moff = np.zeros(net.model_jumps.shape[0] + 1, dtype=np.int64)
     state = np.zeros(S_COLUMNS, dtype=np.int64)
     k = meta[M_BUCKET]
     while True:
@@ -609,7 +609,7 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, touched, work, out, counters
             state[S_PHASE] = PH_GROUP
             while True:
                 spk_t, spk_i, order = work
-                stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out,
+                stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i, out,
                            counters, ws, k, slot, stage, state)
                 need = state[S_NEED]
                 if need == NEED_NOTHING:
@@ -644,7 +644,7 @@ def workspace(n_state):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i, out, counters, ws,
+def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i, out, counters, ws,
                k, slot, stage, state):
     """Stage ``stage`` of bucket k for the neurons whose entries are in this queue (all of them,
     or one partition's), from where ``state`` says it stopped: groups the entries per neuron,
@@ -656,11 +656,7 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, or
         if order.size < slots[slot, SCOUNT]:
             state[S_NEED] = NEED_ORDER      # zero delays add entries
             return
-        n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage)
-        if ONLY_MODEL >= 0:          # a single model runs in this engine: nothing to group
-            moff[ONLY_MODEL + 1] = n_touched
-        else:
-            sort_by_model(net, touched, n_touched, by_model, moff)
+        n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, stage)
         state[S_TOUCHED] = n_touched
         state[S_SAMPLES] = n_samples
         state[S_MODEL] = 0
@@ -675,9 +671,9 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, or
         if out[2].size < meta[M_SAMPLES] + n_samples or out[4].size < meta[M_SVALS] + n_samples * max(st.shape[1], 1):
             state[S_NEED] = NEED_SAMPLES
             return
-        for mid in range(state[S_MODEL], moff.size - 1):
-            hi = moff[mid + 1]
-            ti = max(state[S_TI], moff[mid])
+        for mid in range(state[S_MODEL], segs.shape[0]):
+            hi = segs[mid, SEG_END]
+            ti = max(state[S_TI], segs[mid, SEG_START])
             if ti < hi:
                 ti = m_run_stage(mid, cfg, net, st, nf, ni, q, meta, slots, by_model, ti, hi, spk_t, spk_i, order,
                                  out, counters, k, ws)
@@ -696,28 +692,28 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, or
 # share of the stage; then the calling thread merges the partitions' spikes, sorts them by (time,
 # neuron) and records them. A neuron's entries, and so everything it computes, are the same as on
 # one thread: results do not depend on the number of threads.
-Parts = namedtuple("Parts", "bounds qf qi cn meta slots touched by_model moff state order spk_t spk_i out_sr out_st "
+Parts = namedtuple("Parts", "bounds qf qi cn meta slots by_model segs state order spk_t spk_i out_sr out_st "
                             "out_sv counters ws_scratch ws_rate ws_a ws_b ws_lv ws_lc ws_lr")
-# Parts.meta and .counters rows are padded by 128 bytes or more: two threads writing into one cache
-# line would take turns owning it
+# Parts.meta, .segs and .counters rows are padded by 128 bytes or more: two threads writing into one
+# cache line would take turns owning it
 META_PAD = 16
 
 
 @kernel(parallel=True)
-def parts_region(cfg, net, st, nf, ni, bounds, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
+def parts_region(cfg, net, st, nf, ni, bounds, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, counters, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr, srt_t,
                  srt_i, n_sp, k_del, k, stage, no_f, no_i):
     """part_work for every partition, partition p on a thread of its own (flat arguments: a
     parallel loop cannot take a tuple inside a tuple)."""
     for p in prange(bounds.size - 1):
-        part_work(cfg, net, st, nf, ni, bounds[p], bounds[p + 1], qf[p], qi[p], cn[p], meta[p], slots[p], touched[p],
-                  by_model[p], moff[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
+        part_work(cfg, net, st, nf, ni, bounds[p], bounds[p + 1], qf[p], qi[p], cn[p], meta[p], slots[p], by_model[p],
+                  segs[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
                   counters[p], ws_scratch[p], ws_rate[p], ws_a[p], ws_b[p], ws_lv[p], ws_lc[p], ws_lr[p], srt_t, srt_i,
                   n_sp, k_del, k, stage, no_f, no_i)
 
 
 @kernel(internal=True, refcounted=False)
-def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, touched, by_model, moff, state, order, spk_t,
+def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
               spk_i, out_sr, out_st, out_sv, counters, scratch, rate, a, b, lv, lc, lr, srt_t, srt_i, n_sp, k_del, k,
               stage, no_f, no_i):
     """Partition [lo, hi)'s part of a region: the deliveries of the spikes srt[:n_sp] (found in
@@ -730,7 +726,7 @@ def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, touched, by
         state[S_DELIVERED] = 1
     if k >= 0 and state[S_PHASE] != PH_DONE:
         ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
-        stage_part(cfg, net, st, nf, ni, q, meta, slots, touched, by_model, moff, order, spk_t, spk_i,
+        stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i,
                    (no_f, no_i, out_sr, out_st, out_sv), counters, ws, k, k & (cfg.n_slots - 1), stage,
                    state)
 
@@ -750,14 +746,14 @@ def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, sta
     while True:
         pa = parts
         if work >= PAR_MIN:
-            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.touched,
-                         pa.by_model, pa.moff, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
+            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.by_model,
+                         pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
                          pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
                          srt_i, n_sp, k_del, k, stage, no_f, no_i)
         else:
             for p in range(pa.bounds.size - 1):
                 part_work(cfg, net, st, nf, ni, pa.bounds[p], pa.bounds[p + 1], pa.qf[p], pa.qi[p], pa.cn[p],
-                          pa.meta[p], pa.slots[p], pa.touched[p], pa.by_model[p], pa.moff[p], pa.state[p], pa.order[p],
+                          pa.meta[p], pa.slots[p], pa.by_model[p], pa.segs[p], pa.state[p], pa.order[p],
                           pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
                           pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
                           pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_f, no_i)
@@ -791,7 +787,7 @@ def grow_parts(cfg, pa, k, n_state):
             out_sr = grow_rows_i(out_sr, pa.meta[p, M_SAMPLES] + n_smp)
             out_st = grow_rows_f(out_st, pa.meta[p, M_SAMPLES] + n_smp)
             out_sv = grow_rows_f(out_sv, pa.meta[p, M_SVALS] + n_smp * max(n_state, 1))
-    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, order, spk_t,
+    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv,
                  pa.ws_lc, pa.ws_lr)
 
@@ -802,7 +798,7 @@ def reserve_deliveries(cfg, pa, n_del):
     qf, qi, cn = pa.qf, pa.qi, pa.cn
     for p in range(qf.shape[0]):
         qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
-    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.touched, pa.by_model, pa.moff, pa.state, pa.order,
+    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, pa.order,
                  pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a,
                  pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
 
@@ -947,10 +943,16 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
 
 
 @kernel(internal=True, refcounted=False)
-def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
-    """Links this stage's entries of bucket k per target neuron; returns the number of
-    neurons touched and a bound on the samples they will take."""
+def group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, stage):
+    """Links this stage's entries of bucket k per target neuron and lists the neurons touched by
+    model: model m's in by_model[segs[m, SEG_START]:segs[m, SEG_END]], in the order they were
+    first touched (a segment has room for all of the model's neurons). The order neurons are
+    processed in within a bucket does not change any result (they are independent there, and
+    what they produce is sorted: spikes by (time, neuron), each neuron's entries by (time, kind,
+    synapse)). Returns the number of neurons touched and a bound on the samples they will take."""
     qf, qi, chunk_next = q
+    for m in range(segs.shape[0]):
+        segs[m, SEG_END] = segs[m, SEG_START]
     n_touched = 0
     n_samples = 0
     c = slots[slot, SHEAD]
@@ -975,32 +977,16 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, touched, k, slot, stage):
                 n_samples += int(cfg.width / net.rec_every[net.rec_group[qi[e, QAUX]]]) + 2
             qi[e, QLINK] = ni[j, NB_HEAD]
             if ni[j, NB_HEAD] < 0:
-                touched[n_touched] = j
+                # listed here, where the model is one load away, rather than sorted by model
+                # afterwards: that pass read each neuron's population again, a cache miss
+                # each (sparse network on two threads: 12 % of the engine's samples)
+                m = ONLY_MODEL if ONLY_MODEL >= 0 else net.pop_i[pop, P_MODEL]
+                by_model[segs[m, SEG_END]] = j
+                segs[m, SEG_END] += 1
                 n_touched += 1
             ni[j, NB_HEAD] = e
         c = chunk_next[c]
     return n_touched, n_samples
-
-
-@kernel(internal=True, refcounted=False)
-def sort_by_model(net, touched, n_touched, by_model, moff):
-    """touched[:n_touched] grouped by model into by_model, in their order within a model; model
-    m's neurons are by_model[moff[m]:moff[m + 1]]. The order neurons are processed in within a
-    bucket does not change any result (they are independent there, and what they produce is
-    sorted: spikes by (time, neuron), each neuron's entries by (time, kind, synapse))."""
-    for m in range(moff.size):
-        moff[m] = 0
-    for x in range(n_touched):
-        moff[net.pop_i[net.neuron_pop[touched[x]], P_MODEL] + 1] += 1
-    for m in range(1, moff.size):
-        moff[m] += moff[m - 1]
-    for x in range(n_touched):
-        m = net.pop_i[net.neuron_pop[touched[x]], P_MODEL]
-        by_model[moff[m]] = touched[x]
-        moff[m] += 1
-    for m in range(moff.size - 1, 0, -1):
-        moff[m] = moff[m - 1]
-    moff[0] = 0
 
 
 @kernel(internal=True, refcounted=False, inline="always")

@@ -150,6 +150,22 @@ def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
     return max(1024, need + 1)
 
 
+def _model_segments(eng, lay, lo: int, hi: int, pad_rows: int = 0):
+    """Where the engine lists the touched neurons of [lo, hi) by model (group_stage): one row per
+    model, (start, end) in ``by_model``, consecutive in model order and each as long as the
+    model's neuron count there; ``pad_rows`` empty rows after them."""
+    net = lay.net
+    starts = net.pop_i[:, eng.P_OFFSET]
+    ends = np.append(starts[1:], lay.cfg.n)
+    inside = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+    counts = np.bincount(net.pop_i[:, eng.P_MODEL], weights=inside, minlength=net.model_jumps.shape[0])
+    counts = counts.astype(np.int64)
+    segs = np.zeros((counts.size + pad_rows, 2), dtype=np.int64)
+    segs[:counts.size, eng.SEG_START] = np.cumsum(counts) - counts
+    segs[:, eng.SEG_END] = segs[:, eng.SEG_START]
+    return segs
+
+
 class _Single:
     """The engine's state on one thread: one calendar queue (engine.run_until)."""
 
@@ -162,7 +178,8 @@ class _Single:
         self.slots = np.zeros((cfg.n_slots, 4), dtype=np.int64)
         self.slots[:, eng.SHEAD] = -1
         self.slots[:, eng.STAIL] = -1
-        self.touched = np.empty(cfg.n, dtype=np.int64)
+        self.by_model = np.empty(cfg.n, dtype=np.int64)
+        self.segs = _model_segments(eng, lay, 0, cfg.n)
         self.work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
         self.meta = self.out = None
 
@@ -175,7 +192,7 @@ class _Single:
     def until(self, st, nf, ni, meta, out, counters, t_stop):
         lay = self.lay
         self.q, self.work, out = self.eng.run_until(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots,
-                                                   self.touched, self.work, out, counters, t_stop)
+                                                   self.by_model, self.segs, self.work, out, counters, t_stop)
         self.meta, self.out = meta, out
         return out
 
@@ -211,12 +228,12 @@ class _Partitioned:
         slots = np.zeros((P, cfg.n_slots, 4), dtype=np.int64)
         slots[:, :, eng.SHEAD] = -1
         slots[:, :, eng.STAIL] = -1
-        touched = np.empty((P, block), dtype=np.int64)
+        # the segments' rows padded like pmeta's (the threads write them)
+        segs = np.stack([_model_segments(eng, lay, bounds[p], bounds[p + 1], pad_rows=8) for p in range(P)])
         n_state = max(lay.state0.shape[1], 1)
         self.parts = eng.Parts(
             bounds, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
-            pmeta, slots, touched, touched if eng.ONLY_MODEL >= 0 else np.empty_like(touched),
-            np.zeros((P, net.model_jumps.shape[0] + 1), dtype=np.int64), np.zeros((P, 16), dtype=np.int64),
+            pmeta, slots, np.empty((P, block), dtype=np.int64), segs, np.zeros((P, 16), dtype=np.int64),
             np.empty((P, 4096), dtype=np.int64), np.empty((P, 4096)), np.empty((P, 4096), dtype=np.int64),
             np.empty((P, 256), dtype=np.int64), np.empty((P, 256)), np.empty((P, 1024)),
             np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
