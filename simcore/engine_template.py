@@ -691,38 +691,41 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
 # pushes the deliveries of the spikes found last to its own neurons, then groups and runs its
 # share of the stage; then the calling thread merges the partitions' spikes, sorts them by (time,
 # neuron) and records them. A neuron's entries, and so everything it computes, are the same as on
-# one thread: results do not depend on the number of threads.
-Parts = namedtuple("Parts", "bounds qf qi cn meta slots by_model segs state order spk_t spk_i out_sr out_st "
-                            "out_sv counters ws_scratch ws_rate ws_a ws_b ws_lv ws_lc ws_lr")
+# one thread: results do not depend on the number of threads. Each partition reads only the
+# synapses onto its own neurons: for a run on partitions simcore.layout groups each CSR row by the
+# target's partition (Layout.syn_ptr; by delay within a group), which keeps every comparison of
+# synapse indices between two synapses onto one neuron, and so the order of simultaneous inputs.
+Parts = namedtuple("Parts", "bounds syn_ptr qf qi cn meta slots by_model segs state order spk_t spk_i out_sr "
+                            "out_st out_sv counters ws_scratch ws_rate ws_a ws_b ws_lv ws_lc ws_lr")
 # Parts.meta, .segs and .counters rows are padded by 128 bytes or more: two threads writing into one
 # cache line would take turns owning it
 META_PAD = 16
 
 
 @kernel(parallel=True)
-def parts_region(cfg, net, st, nf, ni, bounds, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
+def parts_region(cfg, net, st, nf, ni, bounds, syn_ptr, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, counters, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr, srt_t,
                  srt_i, n_sp, k_del, k, stage, no_f, no_i):
     """part_work for every partition, partition p on a thread of its own (flat arguments: a
     parallel loop cannot take a tuple inside a tuple)."""
     for p in prange(bounds.size - 1):
-        part_work(cfg, net, st, nf, ni, bounds[p], bounds[p + 1], qf[p], qi[p], cn[p], meta[p], slots[p], by_model[p],
+        part_work(cfg, net, st, nf, ni, syn_ptr, p, qf[p], qi[p], cn[p], meta[p], slots[p], by_model[p],
                   segs[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
                   counters[p], ws_scratch[p], ws_rate[p], ws_a[p], ws_b[p], ws_lv[p], ws_lc[p], ws_lr[p], srt_t, srt_i,
                   n_sp, k_del, k, stage, no_f, no_i)
 
 
 @kernel(internal=True, refcounted=False)
-def part_work(cfg, net, st, nf, ni, lo, hi, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
+def part_work(cfg, net, st, nf, ni, syn_ptr, p, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
               spk_i, out_sr, out_st, out_sv, counters, scratch, rate, a, b, lv, lc, lr, srt_t, srt_i, n_sp, k_del, k,
               stage, no_f, no_i):
-    """Partition [lo, hi)'s part of a region: the deliveries of the spikes srt[:n_sp] (found in
+    """Partition p's part of a region: the deliveries of the spikes srt[:n_sp] (found in
     bucket k_del) to its neurons, then (k >= 0) its share of stage ``stage`` of bucket k, each
     from where ``state`` says it stopped. The workspace rows are cut to run_until's shapes (the
     rest of each row is padding)."""
     q = (qf, qi, cn)
     if state[S_DELIVERED] == 0:
-        push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k_del, lo, hi)
+        push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k_del, syn_ptr, p)
         state[S_DELIVERED] = 1
     if k >= 0 and state[S_PHASE] != PH_DONE:
         ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
@@ -746,13 +749,13 @@ def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, sta
     while True:
         pa = parts
         if work >= PAR_MIN:
-            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.by_model,
+            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.by_model,
                          pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
                          pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
                          srt_i, n_sp, k_del, k, stage, no_f, no_i)
         else:
             for p in range(pa.bounds.size - 1):
-                part_work(cfg, net, st, nf, ni, pa.bounds[p], pa.bounds[p + 1], pa.qf[p], pa.qi[p], pa.cn[p],
+                part_work(cfg, net, st, nf, ni, pa.syn_ptr, p, pa.qf[p], pa.qi[p], pa.cn[p],
                           pa.meta[p], pa.slots[p], pa.by_model[p], pa.segs[p], pa.state[p], pa.order[p],
                           pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
                           pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
@@ -787,7 +790,7 @@ def grow_parts(cfg, pa, k, n_state):
             out_sr = grow_rows_i(out_sr, pa.meta[p, M_SAMPLES] + n_smp)
             out_st = grow_rows_f(out_st, pa.meta[p, M_SAMPLES] + n_smp)
             out_sv = grow_rows_f(out_sv, pa.meta[p, M_SVALS] + n_smp * max(n_state, 1))
-    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, order, spk_t,
+    return Parts(pa.bounds, pa.syn_ptr, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv,
                  pa.ws_lc, pa.ws_lr)
 
@@ -798,7 +801,7 @@ def reserve_deliveries(cfg, pa, n_del):
     qf, qi, cn = pa.qf, pa.qi, pa.cn
     for p in range(qf.shape[0]):
         qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
-    return Parts(pa.bounds, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, pa.order,
+    return Parts(pa.bounds, pa.syn_ptr, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, pa.order,
                  pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a,
                  pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
 
@@ -1097,7 +1100,7 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
     out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
     record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
-    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, 0, cfg.n)
+    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, np.empty((0, 0), dtype=np.int64), n_sp * 0)
     return q, (out_t, out_i, out_sr, out_st, out_sv)
 
 
@@ -1175,8 +1178,11 @@ def record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, lo, hi):
-    """Pushes the deliveries of the sorted spikes found in bucket k to targets lo <= j < hi."""
+def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, syn_ptr, p):
+    """Pushes the deliveries of the sorted spikes found in bucket k: to every target, or, with
+    partitions (``syn_ptr`` not empty), to partition p's (row r's synapses onto p's neurons are
+    syn_ptr[r, p] <= s < syn_ptr[r, p + 1]: simcore.layout groups each row by partition)."""
+    partitioned = THREADS and syn_ptr.shape[0] > 0
     qf, qi, chunk_next = q
     pop_i = net.pop_i
     proj_i = net.proj_i
@@ -1197,7 +1203,8 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, lo, hi):
             port = proj_i[qq, J_PORT]
             w_c = proj_i[qq, J_W_CONST] != 0
             d_c = proj_i[qq, J_D_CONST] != 0
-            for s in range(indptr[row], indptr[row + 1]):
+            s_lo, s_hi = (syn_ptr[row, p], syn_ptr[row, p + 1]) if partitioned else (indptr[row], indptr[row + 1])
+            for s in range(s_lo, s_hi):
                 g = soff + s
                 if GRID:
                     steps = int(proj_f[qq, JF_D]) if d_c else net.syn_steps[doff + s]
@@ -1208,10 +1215,8 @@ def push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, lo, hi):
                     t_arr = t_sp + d
                     zero = d == 0.0
                 if t_arr >= cfg.t_end:
-                    break  # rows are sorted by delay
+                    break  # rows (each partition's part of a row) are sorted by delay
                 tgt = np.int64(net.syn_target[g])
-                if tgt < lo or tgt >= hi:
-                    continue  # another partition's neuron
                 w = proj_f[qq, JF_W] if w_c else net.syn_weight[woff + s]
                 if zero:
                     push(qf, qi, chunk_next, meta, slots, here, t_arr, tgt, w, port, g)

@@ -80,6 +80,14 @@ class Layout(NamedTuple):
     stages: list                # population names per stage
     synapse_order: list         # per projection: index into the expanded arrays of each CSR synapse
     bytes_per_synapse: float
+    # for a run on partitions (threads): row r's synapses onto partition p's neurons are
+    # syn_ptr[r, p] <= s < syn_ptr[r, p + 1] (indptr's numbering); (0, 0) for one partition
+    syn_ptr: np.ndarray
+
+
+def partition_bounds(n: int, parts: int) -> np.ndarray:
+    """The first neuron of each of ``parts`` consecutive blocks of n neurons, then n."""
+    return np.array([p * n // parts for p in range(parts + 1)], dtype=np.int64)
 
 
 def bucket_width(arrays, grid: bool, dt: float) -> tuple[float, int]:
@@ -95,8 +103,11 @@ def bucket_width(arrays, grid: bool, dt: float) -> tuple[float, int]:
     return min(arrays.netlist.time.duration, 1e-3), 0
 
 
-def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layout:
-    """Compiles an expanded netlist for an engine whose dispatch holds ``model_names``."""
+def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON, parts: int = 1) -> Layout:
+    """Compiles an expanded netlist for an engine whose dispatch holds ``model_names``, to run on
+    ``parts`` partitions (partition_bounds): with more than one, each CSR row is grouped by the
+    partition of its targets (sorted by delay within a group), so that a partition reads only
+    its own synapses."""
     net_spec = arrays.netlist
     t = net_spec.time
     grid = t.mode == GRID
@@ -106,6 +117,7 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
     P = len(pops)
     pop_index = {p.name: k for k, p in enumerate(pops)}
     offsets = np.array([p.offset for p in pops] + [n], dtype=np.int64)
+    bounds = partition_bounds(n, parts)
 
     mods = [model_module(p.model) for p in pops]
     pc = max([len(m.COLUMNS) for m in mods] + [1])
@@ -155,7 +167,7 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
     q_port, q_lo, q_ioff, q_soff, q_wc, q_wic, q_dc, q_dic, q_woff, q_doff = ([] for _ in range(10))
     w_off = 0
     d_off = 0
-    indptrs, targets, weights, delays, steps, orders = [], [], [], [], [], []
+    indptrs, targets, weights, delays, steps, orders, syn_ptrs = [], [], [], [], [], [], []
     syn_off = 0
     ind_off = 0
     max_delay = 0.0
@@ -167,9 +179,20 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
         d = np.asarray(proj.delay, dtype=np.float64)
         d_steps = np.asarray(d / dt + 0.5, dtype=np.int64) if grid else None
         key = d_steps if grid else d
-        order = np.lexsort((np.arange(pre.size), key, pre)) if pre.size else np.zeros(0, np.int64)
+        if parts > 1:
+            part = np.searchsorted(bounds, proj.post, side="right") - 1
+            order = np.lexsort((np.arange(pre.size), key, part, pre)) if pre.size else np.zeros(0, np.int64)
+        else:
+            order = np.lexsort((np.arange(pre.size), key, pre)) if pre.size else np.zeros(0, np.int64)
         counts = np.bincount(pre - lo, minlength=hi - lo) if pre.size else np.zeros(hi - lo, np.int64)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if parts > 1:
+            in_part = np.bincount((pre - lo) * parts + part, minlength=(hi - lo) * parts).reshape(-1, parts)
+            ptr = np.empty((hi - lo + 1, parts + 1), dtype=np.int64)
+            ptr[:, 0] = indptr
+            ptr[:-1, 1:] = indptr[:-1, None] + np.cumsum(in_part, axis=1)
+            ptr[-1, 1:] = indptr[-1]
+            syn_ptrs.append(ptr)
         w = np.asarray(proj.weight)
         w_const = proj.size > 0 and (w.strides[0] == 0 or np.all(w == w[0]))
         d_const = proj.size > 0 and (d.strides[0] == 0 or np.all(d == d[0]))
@@ -240,8 +263,11 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON) -> Layou
         src_ptr=src_ptr, src_times=src_times,
         rec_neuron=rec_neuron, rec_group=rec_group, rec_every=rec_every, rec_var_ptr=rec_var_ptr, rec_vars=rec_vars,
     )
-    syn_bytes = net.syn_target.nbytes + net.syn_weight.nbytes + net.syn_delay.nbytes + net.syn_steps.nbytes
-    return Layout(cfg, net, state0, tuple(model_names), stages, orders, syn_bytes / n_syn if n_syn else 0.0)
+    syn_ptr = np.concatenate(syn_ptrs) if syn_ptrs else np.zeros((0, 0), dtype=np.int64)
+    syn_bytes = (net.syn_target.nbytes + net.syn_weight.nbytes + net.syn_delay.nbytes + net.syn_steps.nbytes
+                 + syn_ptr.nbytes)
+    return Layout(cfg, net, state0, tuple(model_names), stages, orders, syn_bytes / n_syn if n_syn else 0.0,
+                  syn_ptr)
 
 
 def model_port(arrays, proj) -> int:

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from . import codegen
-from .layout import GRID, Layout, build
+from .layout import GRID, Layout, build, partition_bounds
 
 CHUNK_SECONDS = 0.25     # aim for this much wall time per kernel call
 
@@ -58,7 +58,7 @@ class Simulation:
         names = codegen.models_for(used, grid, engine, threads=self.threads > 1)
         self.engine = codegen.engine_for(names, grid=grid, threads=self.threads > 1)
         kw = {} if horizon is None else {"horizon": horizon}
-        self.layout = build(arrays, names, **kw)
+        self.layout = build(arrays, names, parts=self.threads, **kw)
 
     def run(self, progress=None) -> RawRun:
         """Runs to the end (or until interrupted). ``progress(sim_time, t_end, n_events, wall)``
@@ -217,7 +217,7 @@ class _Partitioned:
         self.eng, self.lay = eng, lay
         cfg, net = lay.cfg, lay.net
         P = threads
-        bounds = np.array([p * cfg.n // P for p in range(P + 1)], dtype=np.int64)
+        bounds = partition_bounds(cfg.n, P)
         block = int(np.diff(bounds).max())
         chunks = _queue_chunks(eng, block + net.rec_neuron.size, cfg.n_slots)
         cn = np.empty((P, chunks), dtype=np.int64)
@@ -232,7 +232,7 @@ class _Partitioned:
         segs = np.stack([_model_segments(eng, lay, bounds[p], bounds[p + 1], pad_rows=8) for p in range(P)])
         n_state = max(lay.state0.shape[1], 1)
         self.parts = eng.Parts(
-            bounds, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
+            bounds, lay.syn_ptr, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
             pmeta, slots, np.empty((P, block), dtype=np.int64), segs, np.zeros((P, 16), dtype=np.int64),
             np.empty((P, 4096), dtype=np.int64), np.empty((P, 4096)), np.empty((P, 4096), dtype=np.int64),
             np.empty((P, 256), dtype=np.int64), np.empty((P, 256)), np.empty((P, 1024)),
