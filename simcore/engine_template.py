@@ -749,8 +749,8 @@ def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, sta
     while True:
         pa = parts
         if work >= PAR_MIN:
-            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots, pa.by_model,
-                         pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
+            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots,
+                         pa.by_model, pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
                          pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
                          srt_i, n_sp, k_del, k, stage, no_f, no_i)
         else:
@@ -1100,7 +1100,8 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
     out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
     out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
     record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
-    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, np.empty((0, 0), dtype=np.int64), n_sp * 0)
+    # no partitions: an empty int64 matrix (a view, not an allocation per call)
+    push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, net.pop_i[:0], n_sp * 0)
     return q, (out_t, out_i, out_sr, out_st, out_sv)
 
 

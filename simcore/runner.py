@@ -229,7 +229,8 @@ class _Partitioned:
         slots[:, :, eng.SHEAD] = -1
         slots[:, :, eng.STAIL] = -1
         # the segments' rows padded like pmeta's (the threads write them)
-        segs = np.stack([_model_segments(eng, lay, bounds[p], bounds[p + 1], pad_rows=8) for p in range(P)])
+        segs = np.stack([_model_segments(eng, lay, bounds[p], bounds[p + 1], pad_rows=8)
+                         for p in range(P)])
         n_state = max(lay.state0.shape[1], 1)
         self.parts = eng.Parts(
             bounds, lay.syn_ptr, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
