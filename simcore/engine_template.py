@@ -734,39 +734,35 @@ def part_work(cfg, net, st, nf, ni, syn_ptr, p, qf, qi, cn, meta, slots, by_mode
                    state)
 
 
-@kernel
-def region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, stage):
+@kernel(refcounted=False)
+def region(cfg, net, st, nf, ni, pa, srt_t, srt_i, n_sp, n_del, k_del, k, stage, no_f, no_i):
     """The partitions' work (part_work) in one parallel region, or one after the other on this
     thread when there is little of it (``n_del`` deliveries and the entries of bucket k fewer than
-    PAR_MIN: starting the threads would cost more); then, on this thread, whatever a partition ran
-    short of grown and its work taken up again until every partition is done. Returns the parts."""
-    no_f = np.empty(0)
-    no_i = np.empty(0, dtype=np.int64)
+    PAR_MIN: starting the threads would cost more). Returns whether a partition ran short of
+    something (state[p, S_NEED]): the caller grows it (grow_parts) and calls again, and the
+    partitions done return at once. Without reference counting: this runs for every bucket, and
+    counting the 26 arrays of Parts up and down was a good part of the calling thread's serial
+    work on CUBA."""
     work = n_del
     if k >= 0:
-        for p in range(parts.bounds.size - 1):
-            work += parts.slots[p, k & (cfg.n_slots - 1), SCOUNT]
-    while True:
-        pa = parts
-        if work >= PAR_MIN:
-            parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots,
-                         pa.by_model, pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
-                         pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
-                         srt_i, n_sp, k_del, k, stage, no_f, no_i)
-        else:
-            for p in range(pa.bounds.size - 1):
-                part_work(cfg, net, st, nf, ni, pa.syn_ptr, p, pa.qf[p], pa.qi[p], pa.cn[p],
-                          pa.meta[p], pa.slots[p], pa.by_model[p], pa.segs[p], pa.state[p], pa.order[p],
-                          pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
-                          pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
-                          pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_f, no_i)
-        short = False
-        for p in range(pa.state.shape[0]):
-            if pa.state[p, S_NEED] != NEED_NOTHING:
-                short = True
-        if not short:
-            return parts
-        parts = grow_parts(cfg, pa, k, st.shape[1])
+        for p in range(pa.bounds.size - 1):
+            work += pa.slots[p, k & (cfg.n_slots - 1), SCOUNT]
+    if work >= PAR_MIN:
+        parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots,
+                     pa.by_model, pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
+                     pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
+                     srt_i, n_sp, k_del, k, stage, no_f, no_i)
+    else:
+        for p in range(pa.bounds.size - 1):
+            part_work(cfg, net, st, nf, ni, pa.syn_ptr, p, pa.qf[p], pa.qi[p], pa.cn[p],
+                      pa.meta[p], pa.slots[p], pa.by_model[p], pa.segs[p], pa.state[p], pa.order[p],
+                      pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
+                      pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
+                      pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_f, no_i)
+    for p in range(pa.state.shape[0]):
+        if pa.state[p, S_NEED] != NEED_NOTHING:
+            return True
+    return False
 
 
 @kernel
@@ -793,6 +789,17 @@ def grow_parts(cfg, pa, k, n_state):
     return Parts(pa.bounds, pa.syn_ptr, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv,
                  pa.ws_lc, pa.ws_lr)
+
+
+@kernel(internal=True, refcounted=False)
+def parts_have_room(cfg, cn, pmeta, n_entries):
+    """Whether every partition's queue has room for ``n_entries`` appends (reserve_deliveries
+    has nothing to do): checked first because building a new Parts for every bucket, 26 arrays
+    counted up and down, is a good part of the calling thread's serial work on CUBA."""
+    for p in range(cn.shape[0]):
+        if not has_room(cn[p], pmeta[p], n_entries, cfg.n_slots):
+            return False
+    return True
 
 
 @kernel
@@ -894,6 +901,8 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
     partitions' counters are added to ``counters`` and their updates to meta[M_SPLIT]."""
     n_parts = parts.bounds.size - 1
     n_sp = np.int64(0)   # not a literal: that would compile region and what it calls a second time
+    no_f = np.empty(0)   # part_work's places for spike output, unused by partitions
+    no_i = np.empty(0, dtype=np.int64)
     k_del = meta[M_BUCKET]
     k = meta[M_BUCKET]
     while True:
@@ -919,8 +928,10 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
             for p in range(n_parts):
                 parts.state[p, S_PHASE] = PH_GROUP
                 parts.state[p, S_DELIVERED] = 0 if n_sp > 0 else 1
-            parts = reserve_deliveries(cfg, parts, n_del)
-            parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, k, stage)
+            if not parts_have_room(cfg, parts.cn, parts.meta, n_del):
+                parts = reserve_deliveries(cfg, parts, n_del)
+            while region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, k, stage, no_f, no_i):
+                parts = grow_parts(cfg, parts, k, st.shape[1])
             n_sp, work, out = merge_spikes(cfg, net, parts, meta, work, out, counters)
             k_del = k
         for p in range(n_parts):
@@ -934,7 +945,10 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
             parts.state[p, S_DELIVERED] = 0
         n_del = np.int64(delivery_count(net, work[1], n_sp))
         parts = reserve_deliveries(cfg, parts, n_del)
-        parts = region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, np.int64(-1), np.int64(0))
+        k_none = np.int64(-1)
+        while region(cfg, net, st, nf, ni, parts, work[0], work[1], n_sp, n_del, k_del, k_none, np.int64(0), no_f,
+                     no_i):
+            parts = grow_parts(cfg, parts, k_none, st.shape[1])
     meta[M_BUCKET] = k
     for p in range(n_parts):
         for x in range(counters.shape[0]):
