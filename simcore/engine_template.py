@@ -128,7 +128,7 @@ def bucket_start(cfg, k):
 
 
 # ---------------------------------------------------------------------------- the queue
-@kernel(internal=True, refcounted=False, inline="always")
+@kernel(refcounted=False, inline="always")    # the runner sizes the first pools with it
 def chunks_needed(n_entries, n_slots):
     """Free chunks that hold ``n_entries`` appends to at most ``n_slots`` buckets (each bucket's
     last chunk may be nearly full)."""
@@ -623,7 +623,8 @@ def run_until(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out, c
                 else:
                     out_t, out_i, out_sr, out_st, out_sv = out
                     n_smp = state[S_SAMPLES]
-                    out = (out_t, out_i, grow_i(out_sr, meta[M_SAMPLES] + n_smp), grow_f(out_st, meta[M_SAMPLES] + n_smp),
+                    out = (out_t, out_i, grow_i(out_sr, meta[M_SAMPLES] + n_smp),
+                           grow_f(out_st, meta[M_SAMPLES] + n_smp),
                            grow_f(out_sv, meta[M_SVALS] + n_smp * max(st.shape[1], 1)))
             if meta[M_STAGE] > 0:
                 q, out = deliver(cfg, net, q, meta, slots, work[0], work[1], k, out, counters)

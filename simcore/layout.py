@@ -179,11 +179,11 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON, parts: i
         d = np.asarray(proj.delay, dtype=np.float64)
         d_steps = np.asarray(d / dt + 0.5, dtype=np.int64) if grid else None
         key = d_steps if grid else d
+        keys = (np.arange(pre.size), key, pre)
         if parts > 1:
             part = np.searchsorted(bounds, proj.post, side="right") - 1
-            order = np.lexsort((np.arange(pre.size), key, part, pre)) if pre.size else np.zeros(0, np.int64)
-        else:
-            order = np.lexsort((np.arange(pre.size), key, pre)) if pre.size else np.zeros(0, np.int64)
+            keys = (np.arange(pre.size), key, part, pre)
+        order = np.lexsort(keys) if pre.size else np.zeros(0, np.int64)
         counts = np.bincount(pre - lo, minlength=hi - lo) if pre.size else np.zeros(hi - lo, np.int64)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         if parts > 1:

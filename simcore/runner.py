@@ -144,10 +144,8 @@ class Simulation:
 
 
 def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
-    """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it (the
-    engine's chunks_needed, which has no Python wrapper, plus one)."""
-    need = (n_entries + eng.CHUNK - 1) // eng.CHUNK + min(n_entries, n_slots) + 1
-    return max(1024, need + 1)
+    """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it."""
+    return max(1024, int(eng.chunks_needed(n_entries, n_slots)) + 1)
 
 
 def _model_segments(eng, lay, lo: int, hi: int, pad_rows: int = 0):
@@ -233,8 +231,9 @@ class _Partitioned:
                          for p in range(P)])
         n_state = max(lay.state0.shape[1], 1)
         self.parts = eng.Parts(
-            bounds, lay.syn_ptr, np.empty((P, chunks * eng.CHUNK, 2)), np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn,
-            pmeta, slots, np.empty((P, block), dtype=np.int64), segs, np.zeros((P, 16), dtype=np.int64),
+            bounds, lay.syn_ptr, np.empty((P, chunks * eng.CHUNK, 2)),
+            np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn, pmeta, slots,
+            np.empty((P, block), dtype=np.int64), segs, np.zeros((P, 16), dtype=np.int64),
             np.empty((P, 4096), dtype=np.int64), np.empty((P, 4096)), np.empty((P, 4096), dtype=np.int64),
             np.empty((P, 256), dtype=np.int64), np.empty((P, 256)), np.empty((P, 1024)),
             np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
