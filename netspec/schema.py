@@ -352,6 +352,7 @@ TRAIN_GROUP = Struct({
     "eps": Quantity(doc="adam"),
     "min": Quantity(doc="lowest value (delays: default 0)"), "max": Quantity(doc="highest value"),
     "clip_norm": Quantity(doc="largest L2 norm of the group's gradient per step (SI units; default: no clipping)"),
+    "weight_decay": Quantity(doc="weights: decoupled weight decay per step, scaled by the schedule (default 0)"),
     "min_recurrent": Quantity(doc="delays: lowest delay on projections that close a cycle (default 0.1 ms)"),
 }, doc="settings of one parameter group")
 

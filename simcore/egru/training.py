@@ -16,7 +16,7 @@ Readout: logits = scale * c of the output population (default: the last EGRU pop
 last step; cross-entropy. ``reg_activity`` adds reg * (mean events per unit and step of the
 hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
 ``weights`` group's optimiser and learning rate (and its ``clip_norm``, applied to the norm of
-their whole gradient); thresholds are kept >= ``THETA_MIN``. With
+their whole gradient; its ``weight_decay`` shrinks the projections' weights only); thresholds are kept >= ``THETA_MIN``. With
 ``dense=True`` (evsim train --dense-gru) the same network trains as a dense GRU (y = c every
 step; no threshold, no reset), the baseline of the same size.
 """
@@ -162,6 +162,8 @@ def parse(netlist) -> GatedConfig:
         bad(("weights", "lr_decay"), f"train.weights.lr_decay must be in (0, 1] (got {gv['lr_decay']})")
     if gv["clip_norm"] is not None and not gv["clip_norm"] > 0:
         bad(("weights", "clip_norm"), f"train.weights.clip_norm must be > 0 (got {gv['clip_norm']})")
+    if not 0 <= gv["weight_decay"] < 1:
+        bad(("weights", "weight_decay"), f"train.weights.weight_decay must be in [0, 1) (got {gv['weight_decay']})")
     if "delays" in raw:
         bad(("delays",), "event-gated networks have no trainable delays (one step or none)")
     if netlist.time.mode != "steps":
@@ -213,6 +215,7 @@ class EgruTrainer(Trainer):
         self.bias_units = egru if "biases" in cfg.params else np.zeros(0, np.int64)
         self.theta_units = egru if "thresholds" in cfg.params and not dense else np.zeros(0, np.int64)
         self.index = {"weight": np.arange(self._flat().size)}
+        self._n_weights = sum(s.w.size for s in self.sets)
         g = cfg.groups["weight"]
         self.opt = {"weight": optim.make(g.optimizer, beta1=g.beta1, beta2=g.beta2, eps=g.eps, momentum=g.momentum)}
         self.sched = {w: optim.Schedule(g.lr, g.schedule, g.lr_decay, cfg.epochs, g.lr_final)
@@ -266,7 +269,10 @@ class EgruTrainer(Trainer):
         g = optim.clip_norm(np.nan_to_num(self._flat(res.grad), nan=0.0, posinf=0.0, neginf=0.0),
                             self.cfg.groups["weight"].clip_norm)
         p = self._flat()
-        self.opt["weight"].step(p, g, self.sched["weight"].at(epoch))
+        sched, lr = self.sched["weight"], self.sched["weight"].at(epoch)
+        # decay the projections' weights only: biases and thresholds set the activity
+        optim.decay_weights(p[:self._n_weights], self.cfg.groups["weight"].weight_decay, lr, sched.lr)
+        self.opt["weight"].step(p, g, lr)
         self._unflat(p)
         self._constrain()
         return SimpleNamespace(loss=res.loss, predictions=res.predictions, hidden_spikes=res.events)

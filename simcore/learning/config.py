@@ -33,10 +33,10 @@ ESTIMATORS = ("eventprop", "finite_difference")
 GROUP_DEFAULTS = {
     "weight": {"optimizer": "adam", "lr": 5e-3, "schedule": "constant", "lr_decay": 1.0, "lr_final": 0.0,
                "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": None, "max": None,
-               "clip_norm": None},
+               "clip_norm": None, "weight_decay": 0.0},
     "delay": {"optimizer": "adam", "lr": 1e-4, "schedule": "constant", "lr_decay": 1.0, "lr_final": 0.0,
               "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": 0.0, "max": None,
-              "clip_norm": None, "min_recurrent": 1e-4},
+              "clip_norm": None, "weight_decay": 0.0, "min_recurrent": 1e-4},
 }
 
 
@@ -56,6 +56,7 @@ class Group:
     min: float | None
     max: float | None
     clip_norm: float | None = None     # largest L2 norm of the group's gradient (SI units) per step
+    weight_decay: float = 0.0          # decoupled decay per step (optim.decay_weights); weights only
     min_recurrent: float = 1e-4
 
 
@@ -171,8 +172,10 @@ def parse(netlist) -> TrainConfig:
         for name in ("optimizer", "schedule"):
             if name in graw:
                 vals[name] = graw[name]
-        for name in ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps", "clip_norm"):
-            if name in graw:
+        if "weight_decay" in graw and what == "delay":
+            bad((key, "weight_decay"), "weight_decay applies to weights only")
+        for name in ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps", "clip_norm", "weight_decay"):
+            if name in graw and not (name == "weight_decay" and what == "delay"):
                 sink = _Sink()
                 v = read_quantity(graw[name], DIMENSIONLESS, f"train.{key}.{name}", loc(key, name), sink)
                 problems += sink.items
@@ -188,6 +191,8 @@ def parse(netlist) -> TrainConfig:
             bad((key, "lr_decay"), f"train.{key}.lr_decay must be in (0, 1] (got {vals['lr_decay']})")
         if vals["clip_norm"] is not None and not vals["clip_norm"] > 0:
             bad((key, "clip_norm"), f"train.{key}.clip_norm must be > 0 (got {vals['clip_norm']})")
+        if not 0 <= vals["weight_decay"] < 1:
+            bad((key, "weight_decay"), f"train.{key}.weight_decay must be in [0, 1) (got {vals['weight_decay']})")
         for name in ("beta1", "beta2"):
             if not 0 <= vals[name] < 1:
                 bad((key, name), f"train.{key}.{name} must be in [0, 1) (got {vals[name]})")

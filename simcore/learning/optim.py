@@ -91,6 +91,15 @@ def clip_norm(g: np.ndarray, max_norm: float | None) -> np.ndarray:
     return g * (max_norm / norm) if norm > max_norm else g
 
 
+def decay_weights(x: np.ndarray, rate: float, lr: float, lr0: float) -> None:
+    """Decoupled weight decay (Loshchilov & Hutter 2019, AdamW), in place: x *= 1 - rate * lr / lr0,
+    the rate per optimiser step scaled by the schedule's factor lr / lr0; the optimiser's step then
+    follows on the decayed x. Unlike an L2 term in the loss, Adam's per-parameter scaling does not
+    weaken it where gradients are large."""
+    if rate:
+        x *= 1.0 - rate * lr / lr0
+
+
 def make(kind: str, **kw):
     if kind == "adam":
         return Adam(**{k: v for k, v in kw.items() if k in ("beta1", "beta2", "eps") and v is not None})

@@ -139,7 +139,9 @@ class Trainer:
             g = (grad.weight if what == "weight" else grad.delay)[idx]
             g = optim.clip_norm(np.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0), self.cfg.groups[what].clip_norm)
             x = (self.net.weight if what == "weight" else self.net.delay)[idx].copy()
-            self.opt[what].step(x, g, self.sched[what].at(epoch))
+            group, sched = self.cfg.groups[what], self.sched[what]
+            optim.decay_weights(x, group.weight_decay, sched.at(epoch), sched.lr)
+            self.opt[what].step(x, g, sched.at(epoch))
             (self.net.weight if what == "weight" else self.net.delay)[idx] = x
         self._constrain()
         return ev

@@ -264,6 +264,7 @@ def test_seq_digits_shift_applies_to_training_batches_only(tmp_path):
     ("train.weights.lr=0", "train.weights.lr must be > 0"),
     ("train.loss.tau0=1 ms", "train.loss.tau0 does not apply"),
     ("train.weights.clip_norm=-1", "train.weights.clip_norm must be > 0"),
+    ("train.weights.weight_decay=1.5", r"train.weights.weight_decay must be in \[0, 1\)"),
 ])
 def test_bad_gated_train_sections_are_located(override, message):
     """Train sections an event-gated network cannot use are NetlistErrors with their line."""
@@ -298,6 +299,24 @@ def test_clip_norm_limits_the_step():
     p0 = tr._flat()
     tr.step(x, y, 0)
     assert np.linalg.norm(tr._flat() - p0) == pytest.approx(0.1 * 1e-3, rel=1e-9)
+
+
+def test_weight_decay_shrinks_weights_before_the_step_and_spares_biases_and_thresholds():
+    """weight_decay: an SGD step is w (1 - rate lr_t / lr_0) - lr_t g on the weights, b - lr_t g and theta - lr_t g on the rest."""
+    sets = TINY + ["train.weights.optimizer=sgd", "train.weights.lr=0.1", "train.weights.lr_decay=0.5"]
+    plain, decayed = (EgruTrainer(netspec.load(RECALL, overrides=sets + extra))
+                      for extra in ([], ["train.weights.weight_decay=0.2"]))
+    x, y = plain.splits.train.trials(np.arange(16)), plain.splits.train.labels[:16]
+    p0 = plain._flat()
+    assert np.array_equal(decayed._flat(), p0)
+    for tr in (plain, decayed):
+        tr.step(x, y, 1)          # epoch 1: lr_t = 0.05, the decay 0.2 * 0.5
+    n = decayed._n_weights
+    assert 0 < n < p0.size
+    shrink = np.zeros(p0.size)
+    shrink[:n] = 0.2 * 0.5 * p0[:n]
+    assert np.allclose(plain._flat() - decayed._flat(), shrink, rtol=1e-12, atol=1e-15)
+    assert np.abs(shrink).max() > 1e-3
 
 
 def test_training_reduces_the_loss_and_moves_only_trained_parameters():

@@ -58,6 +58,30 @@ def test_clip_norm_shrinks_only_gradients_above_it():
     assert optim.clip_norm(g, 5.0) is g and optim.clip_norm(g, None) is g
 
 
+def test_weight_decay_scales_with_the_schedule():
+    """decay_weights multiplies by 1 - rate * lr_t / lr_0 in place, and rate 0 leaves x as it is."""
+    x = np.array([2.0, -4.0])
+    optim.decay_weights(x, 0.1, 0.05, 0.1)
+    assert np.array_equal(x, [2.0 * 0.95, -4.0 * 0.95])
+    optim.decay_weights(x, 0.0, 0.05, 0.1)
+    assert np.array_equal(x, [2.0 * 0.95, -4.0 * 0.95])
+
+
+def test_trainer_decays_the_trained_weights_only():
+    """With weights.weight_decay the spiking trainer's step shrinks the trained weights by rate before the optimiser step (compared with the same step without); delays do not decay."""
+    sets = ["train.params=both", "train.weights.optimizer=sgd", "train.delays.optimizer=sgd"]
+    plain, decayed = (Trainer(small(extra=sets + extra)) for extra in ([], ["train.weights.weight_decay=0.25"]))
+    trials = plain.splits.train.trials(np.arange(8), plain.input_offset)
+    labels = plain.splits.train.labels[:8]
+    w0, d0 = plain.net.weight.copy(), plain.net.delay.copy()
+    for tr in (plain, decayed):
+        tr.step(trials, labels, 0)
+    i = plain.index["weight"]
+    assert np.allclose(plain.net.weight[i] - decayed.net.weight[i], 0.25 * w0[i], rtol=1e-12, atol=1e-18)
+    assert np.abs(w0[i]).max() > 0
+    assert np.array_equal(plain.net.delay, decayed.net.delay) and not np.array_equal(plain.net.delay, d0)
+
+
 def test_delays_stay_in_bounds():
     """A huge delay learning rate still leaves every delay inside [min, max]."""
     net = small(extra=["train.delays.lr=50 ms", "train.delays.min=1 ms", "train.delays.max=3 ms", "train.epochs=1"])
@@ -226,6 +250,8 @@ def test_delay_pattern_data_set():
     ("train.delays.min=-1 ms", "train.delays.min must be >= 0"),
     ("train.loss.tau0=0 ms", "train.loss.tau0 must be > 0"),
     ("train.delays.clip_norm=0", "train.delays.clip_norm must be > 0"),
+    ("train.delays.weight_decay=0.1", "weight_decay applies to weights only"),
+    ("train.weights.weight_decay=-0.1", "train.weights.weight_decay must be in \\[0, 1\\)"),
 ])
 def test_bad_train_sections_are_located(override, message):
     """Meaningless train: values are NetlistErrors located where they were written (here the --set)."""
