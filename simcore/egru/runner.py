@@ -147,7 +147,8 @@ def _simulate(gn: GatedNet, rec, progress, warm=False, par_macs: int = PARALLEL_
             c, tl, yp, acc, tmark, tlist, tcount, pop_all, pop_hot, whead, wnext, wprev, wstep,
             ev_id, ev_val, ev_popstart, ev_n, out_step, out_id, out_val, out_n,
             ev_count, macs, updates, catchups, rec, rec_c, rec_y,
-            np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n), np.zeros(n), par_macs, numba.get_num_threads())
+            np.zeros(n, dtype=np.int64), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.bool_), par_macs,
+            numba.get_num_threads())
     logs = []
     t = 0
     partial = False
