@@ -16,8 +16,8 @@ Readout: logits = scale * c of the output population (default: the last EGRU pop
 last step; cross-entropy. ``reg_activity`` adds reg * (mean events per unit and step of the
 hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
 ``weights`` group's optimiser and learning rate (and its ``clip_norm``, applied to the norm of
-their whole gradient; its ``weight_decay`` shrinks the projections' weights only); thresholds are kept >= ``THETA_MIN``. With
-``dense=True`` (evsim train --dense-gru) the same network trains as a dense GRU (y = c every
+their whole gradient; its ``weight_decay`` shrinks the projections' weights only); thresholds
+are kept >= ``THETA_MIN``. With ``dense=True`` (evsim train --dense-gru) the same network trains as a dense GRU (y = c every
 step; no threshold, no reset), the baseline of the same size.
 """
 from __future__ import annotations

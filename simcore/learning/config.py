@@ -36,7 +36,7 @@ GROUP_DEFAULTS = {
                "clip_norm": None, "weight_decay": 0.0},
     "delay": {"optimizer": "adam", "lr": 1e-4, "schedule": "constant", "lr_decay": 1.0, "lr_final": 0.0,
               "momentum": 0.0, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "min": 0.0, "max": None,
-              "clip_norm": None, "weight_decay": 0.0, "min_recurrent": 1e-4},
+              "clip_norm": None, "min_recurrent": 1e-4},
 }
 
 
@@ -174,8 +174,9 @@ def parse(netlist) -> TrainConfig:
                 vals[name] = graw[name]
         if "weight_decay" in graw and what == "delay":
             bad((key, "weight_decay"), "weight_decay applies to weights only")
-        for name in ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps", "clip_norm", "weight_decay"):
-            if name in graw and not (name == "weight_decay" and what == "delay"):
+        numbers = ("lr_decay", "lr_final", "momentum", "beta1", "beta2", "eps", "clip_norm")
+        for name in numbers + (("weight_decay",) if what == "weight" else ()):
+            if name in graw:
                 sink = _Sink()
                 v = read_quantity(graw[name], DIMENSIONLESS, f"train.{key}.{name}", loc(key, name), sink)
                 problems += sink.items
@@ -191,7 +192,7 @@ def parse(netlist) -> TrainConfig:
             bad((key, "lr_decay"), f"train.{key}.lr_decay must be in (0, 1] (got {vals['lr_decay']})")
         if vals["clip_norm"] is not None and not vals["clip_norm"] > 0:
             bad((key, "clip_norm"), f"train.{key}.clip_norm must be > 0 (got {vals['clip_norm']})")
-        if not 0 <= vals["weight_decay"] < 1:
+        if not 0 <= vals.get("weight_decay", 0.0) < 1:
             bad((key, "weight_decay"), f"train.{key}.weight_decay must be in [0, 1) (got {vals['weight_decay']})")
         for name in ("beta1", "beta2"):
             if not 0 <= vals[name] < 1:
