@@ -742,7 +742,7 @@ def region(cfg, net, st, nf, ni, pa, srt_t, srt_i, n_sp, n_del, k_del, k, stage,
     PAR_MIN: starting the threads would cost more). Returns whether a partition ran short of
     something (state[p, S_NEED]): the caller grows it (grow_parts) and calls again, and the
     partitions done return at once. Without reference counting: this runs for every bucket, and
-    counting the 26 arrays of Parts up and down was a good part of the calling thread's serial
+    counting the 24 arrays of Parts up and down was a good part of the calling thread's serial
     work on CUBA."""
     work = n_del
     if k >= 0:
@@ -795,7 +795,7 @@ def grow_parts(cfg, pa, k, n_state):
 @kernel(internal=True, refcounted=False)
 def parts_have_room(cfg, cn, pmeta, n_entries):
     """Whether every partition's queue has room for ``n_entries`` appends (reserve_deliveries
-    has nothing to do): checked first because building a new Parts for every bucket, 26 arrays
+    has nothing to do): checked first because building a new Parts for every bucket, 24 arrays
     counted up and down, is a good part of the calling thread's serial work on CUBA."""
     for p in range(cn.shape[0]):
         if not has_room(cn[p], pmeta[p], n_entries, cfg.n_slots):
@@ -883,8 +883,9 @@ def merge_into(cfg, net, pmeta, spk_t, spk_i, meta, srt_t, srt_i, out_t, out_i, 
     srt[:n_sp] (srt[n_sp:2 n_sp] the sort's scratch), counted and recorded into out (room for
     them checked by the caller). Without reference counting and without the Parts tuple: it runs
     for every stage of every bucket, and the merge that took Parts, net, work and out counted
-    each of their arrays up and down every time (CUBA on 2 threads, perf, 40 runs: NRT_incref
-    and NRT_decref 3287 samples of the calling thread, 835 after)."""
+    each of their arrays up and down every time (CUBA on 2 threads, perf, 40 runs, this and
+    run_until_parts taking its arrays out of their tuples once, together: NRT_incref and
+    NRT_decref 3287 samples of the calling thread, 835 after)."""
     o = 0
     for p in range(pmeta.shape[0]):
         for x in range(pmeta[p, M_STAGE]):

@@ -17,8 +17,8 @@ last step; cross-entropy. ``reg_activity`` adds reg * (mean events per unit and 
 hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
 ``weights`` group's optimiser and learning rate (and its ``clip_norm``, applied to the norm of
 their whole gradient; its ``weight_decay`` shrinks the projections' weights only); thresholds
-are kept >= ``THETA_MIN``. With ``dense=True`` (evsim train --dense-gru) the same network trains as a dense GRU (y = c every
-step; no threshold, no reset), the baseline of the same size.
+are kept >= ``THETA_MIN``. With ``dense=True`` (evsim train --dense-gru) the same network trains
+as a dense GRU (y = c every step; no threshold, no reset), the baseline of the same size.
 """
 from __future__ import annotations
 
@@ -270,7 +270,7 @@ class EgruTrainer(Trainer):
                             self.cfg.groups["weight"].clip_norm)
         p = self._flat()
         sched, lr = self.sched["weight"], self.sched["weight"].at(epoch)
-        # decay the projections' weights only: biases and thresholds set the activity
+        # decay the projections' weights only (first in _flat): biases and thresholds set the activity
         optim.decay_weights(p[:self._n_weights], self.cfg.groups["weight"].weight_decay, lr, sched.lr)
         self.opt["weight"].step(p, g, lr)
         self._unflat(p)
