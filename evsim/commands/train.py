@@ -99,5 +99,6 @@ def run(args) -> int:
     print(f"  trained netlist {summary['trained_netlist']}; metrics {summary['metrics']}; "
           f"checkpoint {summary['checkpoint']}")
     if gated:
-        print(f"  hidden units silent per step (test): {100 * summary['test_silent_fraction']:.2f} %")
+        print(f"  hidden units silent per step (test): {100 * summary['test_silent_fraction']:.2f} %; "
+              f"{summary['test_hidden_units_without_events']} of {summary['hidden_units']} sent no event")
     return 0

@@ -278,6 +278,7 @@ class Result:
     per_sample: np.ndarray   # cross-entropy per sample
     predictions: np.ndarray
     events: np.ndarray       # (B,) events of the regularised (hidden) units per sample
+    unit_events: np.ndarray  # (hidden units,) events of each over the batch
     silent: float            # fraction of (step, hidden unit) pairs without an event, over the batch
     grad: Grad | None
 
@@ -297,7 +298,8 @@ def loss_and_grad(model: Model, x: np.ndarray, labels: np.ndarray, inp: slice, o
         gc[:, out] = scale * glog
         grad = backward(model, tape, gc, 0.0 if dense else reg, hidden)
     events = H.sum(axis=(0, 2)) if H.size else np.zeros(x.shape[0])
-    return Result(float(per.mean() + (0.0 if dense else reg * act)), per, logits.argmax(axis=1), events, 1.0 - act, grad)
+    return Result(float(per.mean() + (0.0 if dense else reg * act)), per, logits.argmax(axis=1), events,
+                  H.sum(axis=(0, 1)), 1.0 - act, grad)
 
 
 __all__ = ["Model", "SynSet", "Tape", "Grad", "Result", "forward", "backward", "cross_entropy", "loss_and_grad",

@@ -279,9 +279,11 @@ class EgruTrainer(Trainer):
 
     def evaluate(self, data, batch: int = 256, silent: bool = False):
         """(loss, accuracy, hidden events per sample) on a data set, and with ``silent`` the
-        fraction of (step, hidden unit) pairs without an event."""
+        fraction of (step, hidden unit) pairs without an event and each hidden unit's events per
+        sample."""
         if data.n == 0:
-            return (float("nan"),) * (4 if silent else 3)
+            return (float("nan"),) * 3 + ((float("nan"), np.full(self.hidden.size, np.nan)) if silent else ())
+        per_unit = np.zeros(self.hidden.size)
         loss, correct, events, quiet = 0.0, 0, 0.0, 0.0
         for lo in range(0, data.n, batch):
             idx = np.arange(lo, min(lo + batch, data.n))
@@ -290,15 +292,19 @@ class EgruTrainer(Trainer):
             correct += int(np.sum(res.predictions == data.labels[idx]))
             events += res.events.sum()
             quiet += res.silent * idx.size
+            per_unit += res.unit_events
         out = (loss / data.n, correct / data.n, events / data.n)
-        return out + (quiet / data.n,) if silent else out
+        return out + (quiet / data.n, per_unit / data.n) if silent else out
 
     def fit(self, out_dir, epochs=None, progress=True, resume=None, checkpoint=None, name=None) -> dict:
         name = name or self.netlist.name
         summary = super().fit(out_dir, epochs, progress, resume, checkpoint, name)
-        _, acc, ev, quiet = self.evaluate(self.splits.test, silent=True)
+        _, acc, ev, quiet, per_unit = self.evaluate(self.splits.test, silent=True)
+        # units without a single event on the test set: a third of them on the pixel digits, most
+        # silent from the start (docs/egru.md, training trials)
         summary.update({"estimator": "surrogate (BPTT)", "dense_gru": self.dense, "test_events_per_sample": ev,
                         "test_silent_fraction": quiet, "hidden_units": int(self.hidden.size),
+                        "test_hidden_units_without_events": int(np.sum(per_unit == 0)),
                         "reg_activity": self.cfg.reg_activity})
         from netspec.atomic import write_text
 

@@ -152,6 +152,10 @@ def parse(netlist) -> TrainConfig:
             lk[key] = v
     if kind == "max_v" and out in pops and pops[out].model == "lif_exp":
         pass
+    if "reg_activity" in lraw:
+        # the schema allows it in any train section; ignoring it here would hide a mistake
+        bad(("loss", "reg_activity"), "train.loss.reg_activity applies to event-gated (egru) networks; "
+                                      "spiking networks use reg_silent and reg_upper")
     loss = TrainLoss(kind=kind, **lk)
     # groups
     groups = {}

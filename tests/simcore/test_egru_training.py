@@ -336,6 +336,19 @@ def test_training_reduces_the_loss_and_moves_only_trained_parameters():
     assert still == [("hid_out", network.R)]   # the readout's r gate scales no recurrent z: no gradient
 
 
+def test_evaluate_counts_each_hidden_units_events():
+    """evaluate(silent=True): each hidden unit's events per sample, zero for a unit whose threshold c cannot reach."""
+    tr = EgruTrainer(netspec.load(RECALL, overrides=TINY))
+    tr.model.theta[tr.hidden[0]] = 10.0            # c < 1 always
+    data = tr.splits.test
+    _, _, events, silent, per_unit = tr.evaluate(data, batch=7, silent=True)
+    H = bptt.forward(tr.model, data.trials(np.arange(data.n)), tr.inp).H[:, :, tr.hidden]
+    np.testing.assert_allclose(per_unit, H.sum(axis=(0, 1)) / data.n, rtol=1e-12)
+    assert per_unit[0] == 0 and per_unit.sum() > 0
+    assert per_unit.sum() == pytest.approx(events, rel=1e-12)
+    assert silent == pytest.approx(1 - per_unit.sum() / (H.shape[0] * tr.hidden.size), rel=1e-12)
+
+
 def test_evsim_train_egru_end_to_end(tmp_path, capsys):
     """evsim train on an EGRU netlist writes checkpoint, metrics, summary (with sparsity) and a trained
     netlist that rebuilds the trained network; --resume gives the uninterrupted run's weights."""
@@ -361,6 +374,11 @@ def test_evsim_train_egru_end_to_end(tmp_path, capsys):
     tr.load_checkpoint(str(a / "egru_recall.ckpt.npz"))
     x = tr.splits.test.trials(np.arange(4))
     np.testing.assert_array_equal(bptt.forward(trained, x, tr.inp).v, bptt.forward(tr.model, x, tr.inp).v)
+    # the units that sent no event on the test set, counted from the trained model's own forward pass
+    test = tr.splits.test
+    H = bptt.forward(tr.model, test.trials(np.arange(test.n)), tr.inp).H[:, :, tr.hidden]
+    assert summary["test_hidden_units_without_events"] == int(np.sum(H.sum(axis=(0, 1)) == 0))
+    assert summary["hidden_units"] == tr.hidden.size
     # a dense-GRU checkpoint is another run's
     assert main(["train", RECALL, "-o", str(b), "--epochs", "3", "-q", "--dense-gru", "--resume",
                  str(b / "egru_recall.ckpt.npz"), *sets]) == 2
@@ -374,5 +392,5 @@ def test_egru_learns_recall_sparsely():
     tr = EgruTrainer(net)
     for _ in range(3):
         tr.run_epoch()
-    _, acc, _, silent = tr.evaluate(tr.splits.test, silent=True)
+    _, acc, _, silent, _ = tr.evaluate(tr.splits.test, silent=True)
     assert acc > 0.9 and silent > 0.8, (acc, silent)
