@@ -920,6 +920,8 @@ def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_st
     n_sp = np.int64(0)   # not a literal: that would compile region and what it calls a second time
     no_f = np.empty(0)   # part_work's places for spike output, unused by partitions
     no_i = np.empty(0, dtype=np.int64)
+    # of what is taken out here only cn is ever replaced (reserve_deliveries, grow_parts): meta,
+    # slots and state keep their arrays, so only pcn is taken out again after a growth
     pmeta, pslots, pstate, pcn = parts.meta, parts.slots, parts.state, parts.cn
     srt_t, srt_i = work
     out_t, out_i = out[0], out[1]

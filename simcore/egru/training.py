@@ -284,16 +284,15 @@ class EgruTrainer(Trainer):
         if data.n == 0:
             return (float("nan"),) * 3 + ((float("nan"), np.full(self.hidden.size, np.nan)) if silent else ())
         per_unit = np.zeros(self.hidden.size)
-        loss, correct, events, quiet = 0.0, 0, 0.0, 0.0
+        loss, correct, quiet = 0.0, 0, 0.0
         for lo in range(0, data.n, batch):
             idx = np.arange(lo, min(lo + batch, data.n))
             res = self._run(data.trials(idx), data.labels[idx], False)
             loss += res.per_sample.sum()
             correct += int(np.sum(res.predictions == data.labels[idx]))
-            events += res.events.sum()
             quiet += res.silent * idx.size
             per_unit += res.unit_events
-        out = (loss / data.n, correct / data.n, events / data.n)
+        out = (loss / data.n, correct / data.n, per_unit.sum() / data.n)
         return out + (quiet / data.n, per_unit / data.n) if silent else out
 
     def fit(self, out_dir, epochs=None, progress=True, resume=None, checkpoint=None, name=None) -> dict:

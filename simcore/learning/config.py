@@ -150,8 +150,6 @@ def parse(netlist) -> TrainConfig:
             elif key != "alpha" and v < 0:
                 bad(("loss", key), f"train.loss.{key} must be >= 0 (got {lraw[key]})")
             lk[key] = v
-    if kind == "max_v" and out in pops and pops[out].model == "lif_exp":
-        pass
     if "reg_activity" in lraw:
         # the schema allows it in any train section; ignoring it here would hide a mistake
         bad(("loss", "reg_activity"), "train.loss.reg_activity applies to event-gated (egru) networks; "
