@@ -30,6 +30,7 @@ from netspec import NetlistError, Problem
 from . import config as C
 from . import eventprop as ep
 from . import network, optim, tasks
+from .environment import software
 from .estimators import eventprop_gradient, fd_gradient
 from .losses import Layout
 
@@ -237,7 +238,8 @@ class Trainer:
                    "val_acc": kept.val_acc if kept else None, "test_acc": test_acc, "test_loss": test_loss,
                    "test_spikes_per_sample": test_spikes,
                    "mean_epoch_seconds": float(np.mean([h.seconds for h in self.history])) if self.history else None,
-                   "trained_netlist": yaml_path, "metrics": metrics_path, "checkpoint": ckpt}
+                   "trained_netlist": yaml_path, "metrics": metrics_path, "checkpoint": ckpt,
+                   "software": software()}
         from netspec.atomic import write_text
 
         write_text(os.path.join(out_dir, f"{name}_summary.json"), json.dumps(summary, indent=2) + "\n")

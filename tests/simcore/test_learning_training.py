@@ -180,6 +180,20 @@ def test_results_do_not_depend_on_the_thread_count():
     assert all(np.array_equal(x, y) for x, y in zip(out[0], out[1]))
 
 
+def test_summary_names_the_software_that_trained(tmp_path):
+    """The summary file records Python, numpy, numba and the BLAS build (results differ between BLAS builds)."""
+    import numba
+    import platform
+
+    summary = Trainer(small(extra=["train.epochs=1"]), log=lambda m: None).fit(str(tmp_path), progress=False)
+    on_disk = json.loads((tmp_path / "yinyang_delays_summary.json").read_text())
+    sw = on_disk["software"]
+    assert sw == summary["software"]
+    assert (sw["numpy"], sw["numba"], sw["python"]) == (np.__version__, numba.__version__,
+                                                        platform.python_version())
+    assert sw["blas"] and sw["blas"] != "unknown"
+
+
 def test_trained_netlist_loads_and_runs(tmp_path):
     """The written netlist reproduces the trained weights and delays and runs on the main engine like the trainer's forward pass."""
     net = small(extra=["train.epochs=1", "train.params=both"])
