@@ -2,9 +2,10 @@
 
 Training amplifies a difference in the last bit of one product or exp into a different network,
 so another numpy or BLAS build, or the same builds choosing other vectorised kernels on another
-CPU, can give another accuracy for the same netlist, seed and initial network (the pixel digits' EGRU, seed 2: 94.44 % in the sessions
-before 2026-12-07's twelfth, 97.22 % on that session's machine; docs/egru.md), while one machine
-gives the same bits with any number of threads. So every training summary records this.
+CPU, can give another accuracy for the same netlist, seed and initial network (the pixel
+digits' EGRU, seed 2: 94.44 % in the sessions before 2026-12-07's twelfth, 97.22 % on that
+session's machine; docs/egru.md), while one machine gives the same bits with any number of
+threads. So every training summary records this.
 """
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ import platform
 
 
 def software() -> dict:
-    """{python, numpy, numba, blas, blas_core}: versions, the BLAS numpy was built against (name
-    and version) and, where threadpoolctl can tell, the kernels it chose on this CPU."""
+    """{python, numpy, numba, blas, blas_core, machine}: versions, the BLAS numpy was built
+    against (name and version), where threadpoolctl can tell the kernels it chose on this CPU
+    (else None), and the CPU architecture."""
     import numba
     import numpy as np
 
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas_name = f"{blas.get('name', '?')} {blas.get('version', '?')}"
-    except Exception:                      # numpy < 1.26 has no mode="dicts"
+    except (TypeError, KeyError):          # numpy < 1.26 has no mode="dicts"
         blas_name = "unknown"
     core = None
     try:

@@ -181,7 +181,7 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 def test_summary_names_the_software_that_trained(tmp_path):
-    """The summary file records Python, numpy, numba and the BLAS build (results differ between BLAS builds)."""
+    """The summary file records Python, numpy, numba and the BLAS build (trained results differ between builds)."""
     import numba
     import platform
 
