@@ -3,9 +3,8 @@
 Training amplifies a difference in the last bit of one product or exp into a different network,
 so another numpy or BLAS build, or the same builds choosing other vectorised kernels on another
 CPU, can give another accuracy for the same netlist, seed and initial network (the pixel
-digits' EGRU, seed 2: 94.44 % in the sessions before 2026-12-07's twelfth, 97.22 % on that
-session's machine; docs/egru.md), while one machine gives the same bits with any number of
-threads. So every training summary records this.
+digits' EGRU, seed 2: 94.44 % on one machine, 97.22 % on another; docs/egru.md), while one
+machine gives the same bits with any number of threads. So every training summary records this.
 """
 from __future__ import annotations
 
