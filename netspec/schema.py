@@ -368,6 +368,8 @@ TRAIN_LOSS = Struct({
     "reg_upper": Quantity(doc="push the spikes of busy hidden neurons out of the trial (default 0)"),
     "target_spikes": Quantity(doc="spikes per hidden neuron per trial above which reg_upper acts (default 10)"),
     "reg_activity": Quantity(doc="event-gated networks: weight of the activity penalty (mean events per unit and step)"),
+    "label_smoothing": Quantity(doc="event-gated networks: cross-entropy against targets eps / K on every class, "
+                                    "1 - eps more on the true one (default 0)"),
 }, doc="the loss")
 
 TRAIN = Struct({

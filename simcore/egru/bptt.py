@@ -18,8 +18,8 @@ synapse sets, one per gate). With ``dense=True`` the same code runs a dense GRU:
 step, c_t = c~ (no threshold, no reset).
 
 Readout and loss: logits = scale * c_T[output] of the output population at the last step,
-cross-entropy averaged over the batch, plus an optional activity regulariser
-lambda * mean over (batch, steps, regularised units) of H.
+cross-entropy (optionally against label-smoothed targets) averaged over the batch, plus an
+optional activity regulariser lambda * mean over (batch, steps, regularised units) of H.
 
 Backward, for every step from the last, populations in reverse processing order, with
 gy = dL/dy_t and gc = dL/dc_t accumulated from later steps and later populations: the Heaviside's
@@ -261,15 +261,19 @@ def backward(model: Model, tape: Tape, gc_last: np.ndarray, reg: float = 0.0,
     return Grad(gW, gb, gth)
 
 
-def cross_entropy(logits: np.ndarray, labels: np.ndarray):
-    """(per-sample loss, dL/dlogits of the batch mean)."""
+def cross_entropy(logits: np.ndarray, labels: np.ndarray, smoothing: float = 0.0):
+    """(per-sample loss, dL/dlogits of the batch mean): L = -sum_k q_k log softmax(logits)_k with
+    the smoothed target q_k = smoothing / K + (1 - smoothing) [k = label] (Szegedy et al. 2016;
+    smoothing 0: the plain cross-entropy), so dL/dlogits = p - q."""
     m = logits.max(axis=1, keepdims=True)
     e = np.exp(logits - m)
     p = e / e.sum(axis=1, keepdims=True)
-    per = -np.log(np.maximum(p[np.arange(labels.size), labels], 1e-300))
-    g = p.copy()
-    g[np.arange(labels.size), labels] -= 1.0
-    return per, g / labels.size
+    rows = np.arange(labels.size)
+    q = np.full_like(p, smoothing / p.shape[1])
+    q[rows, labels] += 1.0 - smoothing
+    logp = np.log(np.maximum(p, 1e-300))
+    per = -logp[rows, labels] if smoothing == 0.0 else -(q * logp).sum(axis=1)
+    return per, (p - q) / labels.size
 
 
 @dataclass
@@ -284,12 +288,14 @@ class Result:
 
 
 def loss_and_grad(model: Model, x: np.ndarray, labels: np.ndarray, inp: slice, out: slice, scale: float,
-                  hidden: np.ndarray, reg: float = 0.0, dense: bool = False, need_grad: bool = True) -> Result:
-    """Forward, readout logits = scale * c_T[out], cross-entropy, activity regulariser on the
-    ``hidden`` units' events (none in the dense GRU: y = c always), and (need_grad) the BPTT gradient."""
+                  hidden: np.ndarray, reg: float = 0.0, dense: bool = False, need_grad: bool = True,
+                  smoothing: float = 0.0) -> Result:
+    """Forward, readout logits = scale * c_T[out], cross-entropy (with label ``smoothing``),
+    activity regulariser on the ``hidden`` units' events (none in the dense GRU: y = c always), and
+    (need_grad) the BPTT gradient."""
     tape = forward(model, x, inp, dense)
     logits = scale * tape.c[-1][:, out]
-    per, glog = cross_entropy(logits, labels)
+    per, glog = cross_entropy(logits, labels, smoothing)
     H = tape.H[:, :, hidden]
     act = float(H.mean()) if H.size else 0.0
     grad = None

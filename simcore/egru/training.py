@@ -7,14 +7,15 @@ metrics CSV, summary, optimisers and schedules) through a small adapter.
       task_params: {order: pixel}
       estimator: surrogate
       params: weights                   # weights, or a list of weights, biases, thresholds
-      loss: {kind: cross_entropy, scale: 5, reg_activity: 0.1}
+      loss: {kind: cross_entropy, scale: 5, reg_activity: 0.1, label_smoothing: 0}
       epochs: 10
       batch_size: 32
       weights: {optimizer: adam, lr: 0.005, schedule: exponential, lr_decay: 0.9}
 
 Readout: logits = scale * c of the output population (default: the last EGRU population) at the
-last step; cross-entropy. ``reg_activity`` adds reg * (mean events per unit and step of the
-hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
+last step; cross-entropy, against targets smoothed by ``label_smoothing`` eps (eps / K on every
+class, 1 - eps more on the true one). ``reg_activity`` adds reg * (mean events per unit and step
+of the hidden populations) with the pseudo-derivative as dH/dc. All trained parameters share the
 ``weights`` group's optimiser and learning rate (and its ``clip_norm``, applied to the norm of
 their whole gradient; its ``weight_decay`` shrinks the projections' weights only); thresholds
 are kept >= ``THETA_MIN``. With ``dense=True`` (evsim train --dense-gru) the same network trains
@@ -66,6 +67,7 @@ class GatedConfig:
     checkpoint: str | None
     locs: dict = field(default_factory=dict, repr=False)
     select: str = "last"
+    label_smoothing: float = 0.0
 
     def loc(self, *path):
         path = tuple(path)
@@ -126,19 +128,21 @@ def parse(netlist) -> GatedConfig:
         bad(("loss", "kind") if "kind" in lraw else ("loss",),
             f"train.loss {lraw.get('kind')!r}: event-gated networks train with cross_entropy (a readout of the "
             f"output population's c at the last step)")
-    vals = {"scale": 5.0, "reg_activity": 0.0}
+    vals = {"scale": 5.0, "reg_activity": 0.0, "label_smoothing": 0.0}
     for key in lraw:
         if key == "kind":
             continue
         if key not in vals:
-            bad(("loss", key), f"train.loss.{key} does not apply to event-gated networks (expected scale, "
-                               f"reg_activity)")
+            bad(("loss", key), f"train.loss.{key} does not apply to event-gated networks (expected "
+                               f"{one_of(tuple(vals))})")
             continue
         sink = _Sink()
         v = read_quantity(lraw[key], DIMENSIONLESS, f"train.loss.{key}", loc("loss", key), sink)
         problems.extend(sink.items)
         if v is not None:
-            if v < 0 or (key == "scale" and v == 0):
+            if key == "label_smoothing" and not 0 <= v < 1:
+                bad(("loss", key), f"train.loss.label_smoothing must be in [0, 1) (got {v})")
+            elif v < 0 or (key == "scale" and v == 0):
                 bad(("loss", key), f"train.loss.{key} must be {'> 0' if key == 'scale' else '>= 0'} (got {v})")
             vals[key] = v
     graw = raw.get("weights", {})
@@ -178,7 +182,7 @@ def parse(netlist) -> GatedConfig:
     return GatedConfig(task, dict(raw.get("task_params", {})), params, estimator, projs, vals["scale"],
                        vals["reg_activity"], int(raw.get("epochs", 10)), int(raw.get("batch_size", 32)),
                        int(raw.get("seed", 0)), {"weight": Group("weight", True, **gv)}, inp, out, hidden,
-                       raw.get("checkpoint"), locs, raw.get("select", "last"))
+                       raw.get("checkpoint"), locs, raw.get("select", "last"), vals["label_smoothing"])
 
 
 class EgruTrainer(Trainer):
@@ -257,7 +261,7 @@ class EgruTrainer(Trainer):
 
     def _run(self, x, labels, need_grad):
         return bptt.loss_and_grad(self.model, x, labels, self.inp, self.out, self.cfg.scale, self.hidden,
-                                  self.cfg.reg_activity, self.dense, need_grad)
+                                  self.cfg.reg_activity, self.dense, need_grad, self.cfg.label_smoothing)
 
     def step(self, x, labels, epoch: int):
         if self.splits.augment is not None:
@@ -304,7 +308,7 @@ class EgruTrainer(Trainer):
         summary.update({"estimator": "surrogate (BPTT)", "dense_gru": self.dense, "test_events_per_sample": ev,
                         "test_silent_fraction": quiet, "hidden_units": int(self.hidden.size),
                         "test_hidden_units_without_events": int(np.sum(per_unit == 0)),
-                        "reg_activity": self.cfg.reg_activity})
+                        "reg_activity": self.cfg.reg_activity, "label_smoothing": self.cfg.label_smoothing})
         from netspec.atomic import write_text
 
         write_text(os.path.join(out_dir, f"{name}_summary.json"), json.dumps(summary, indent=2) + "\n")

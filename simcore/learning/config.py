@@ -150,10 +150,13 @@ def parse(netlist) -> TrainConfig:
             elif key != "alpha" and v < 0:
                 bad(("loss", key), f"train.loss.{key} must be >= 0 (got {lraw[key]})")
             lk[key] = v
+    # the schema allows these in any train section; ignoring them here would hide a mistake
     if "reg_activity" in lraw:
-        # the schema allows it in any train section; ignoring it here would hide a mistake
         bad(("loss", "reg_activity"), "train.loss.reg_activity applies to event-gated (egru) networks; "
                                       "spiking networks use reg_silent and reg_upper")
+    if "label_smoothing" in lraw:
+        bad(("loss", "label_smoothing"), "train.loss.label_smoothing applies to event-gated (egru) networks "
+                                         "(their cross_entropy readout)")
     loss = TrainLoss(kind=kind, **lk)
     # groups
     groups = {}

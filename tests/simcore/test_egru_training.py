@@ -78,17 +78,18 @@ def test_model_weights_are_the_engines(tmp_path):
         assert np.array_equal(a.gate, b.gate)
 
 
-def _loss(model, x, labels, dense=False):
+def _loss(model, x, labels, dense=False, smoothing=0.0):
     g = model.gn
     return bptt.loss_and_grad(model, x, labels, g.pop_slice("x"), g.pop_slice("o"), 4.0,
                               np.arange(g.pop_slice("h").start, g.pop_slice("h2").stop), 0.0, dense,
-                              need_grad=False).loss
+                              need_grad=False, smoothing=smoothing).loss
 
 
-def _check(model, x, labels, dense=False, what=("w", "b", "theta"), h=1e-5):
+def _check(model, x, labels, dense=False, what=("w", "b", "theta"), h=1e-5, smoothing=0.0):
     g = model.gn
     res = bptt.loss_and_grad(model, x, labels, g.pop_slice("x"), g.pop_slice("o"), 4.0,
-                             np.arange(g.pop_slice("h").start, g.pop_slice("h2").stop), 0.0, dense)
+                             np.arange(g.pop_slice("h").start, g.pop_slice("h2").stop), 0.0, dense,
+                             smoothing=smoothing)
     egru = np.flatnonzero(g.kinds[g.unit_pop] == network.EGRU)
     params = []
     if "w" in what:
@@ -111,7 +112,7 @@ def _check(model, x, labels, dense=False, what=("w", "b", "theta"), h=1e-5):
                     target[egru[idx[0]], idx[1]] += sgn * h
                 else:
                     target[idx] += sgn * h
-                vals.append(_loss(model, x, labels, dense))
+                vals.append(_loss(model, x, labels, dense, smoothing))
                 if target is None:
                     base[idx] -= sgn * h
                 elif name == "b":
@@ -156,6 +157,32 @@ def test_dense_gru_gradients_match_finite_differences(tmp_path):
     model = small(tmp_path, beta=1.0)
     x, labels = batch(model, 3, seed=2)
     _check(model, x, labels, dense=True, what=("w", "b"))
+
+
+def test_label_smoothing_loss_and_gradient():
+    """Smoothed cross-entropy = (1 - eps) CE + eps * mean over classes of -log p, eps = 0 the plain
+    CE, and its logit gradient p - q matches central differences of the batch mean."""
+    rng = np.random.default_rng(4)
+    logits, labels = rng.normal(0, 2, (5, 4)), rng.integers(0, 4, 5)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    ce = -logp[np.arange(5), labels]
+    assert np.allclose(bptt.cross_entropy(logits, labels)[0], ce, rtol=0, atol=1e-13)
+    per, grad = bptt.cross_entropy(logits, labels, 0.3)
+    assert np.allclose(per, 0.7 * ce + 0.3 * -logp.mean(axis=1), rtol=0, atol=1e-13)
+    fd = np.zeros_like(logits)
+    for idx in np.ndindex(logits.shape):
+        d = np.zeros_like(logits)
+        d[idx] = 1e-6
+        fd[idx] = (bptt.cross_entropy(logits + d, labels, 0.3)[0].mean()
+                   - bptt.cross_entropy(logits - d, labels, 0.3)[0].mean()) / 2e-6
+    assert np.allclose(grad, fd, rtol=0, atol=1e-8)
+
+
+def test_gradients_with_label_smoothing_match_finite_differences(tmp_path):
+    """BPTT carries the smoothed loss's gradient through the network exactly (dense GRU)."""
+    model = small(tmp_path, beta=1.0)
+    x, labels = batch(model, 3, seed=2)
+    _check(model, x, labels, dense=True, what=("w", "b"), smoothing=0.2)
 
 
 def test_surrogate_acts_near_threshold(tmp_path):
@@ -265,6 +292,8 @@ def test_seq_digits_shift_applies_to_training_batches_only(tmp_path):
     ("train.loss.tau0=1 ms", "train.loss.tau0 does not apply"),
     ("train.weights.clip_norm=-1", "train.weights.clip_norm must be > 0"),
     ("train.weights.weight_decay=1.5", r"train.weights.weight_decay must be in \[0, 1\)"),
+    ("train.loss.label_smoothing=1", r"train.loss.label_smoothing must be in \[0, 1\)"),
+    ("train.loss.reg_silent=1", "reg_silent does not apply to event-gated networks"),
 ])
 def test_bad_gated_train_sections_are_located(override, message):
     """Train sections an event-gated network cannot use are NetlistErrors with their line."""

@@ -267,6 +267,7 @@ def test_delay_pattern_data_set():
     ("train.delays.weight_decay=0.1", "weight_decay applies to weights only"),
     ("train.weights.weight_decay=-0.1", "train.weights.weight_decay must be in \\[0, 1\\)"),
     ("train.loss.reg_activity=0.1", "reg_activity applies to event-gated"),
+    ("train.loss.label_smoothing=0.1", "label_smoothing applies to event-gated"),
 ])
 def test_bad_train_sections_are_located(override, message):
     """Meaningless train: values are NetlistErrors located where they were written (here the --set)."""
