@@ -151,12 +151,10 @@ def parse(netlist) -> TrainConfig:
                 bad(("loss", key), f"train.loss.{key} must be >= 0 (got {lraw[key]})")
             lk[key] = v
     # the schema allows these in any train section; ignoring them here would hide a mistake
-    if "reg_activity" in lraw:
-        bad(("loss", "reg_activity"), "train.loss.reg_activity applies to event-gated (egru) networks; "
-                                      "spiking networks use reg_silent and reg_upper")
-    if "label_smoothing" in lraw:
-        bad(("loss", "label_smoothing"), "train.loss.label_smoothing applies to event-gated (egru) networks "
-                                         "(their cross_entropy readout)")
+    for key, instead in (("reg_activity", "; spiking networks use reg_silent and reg_upper"),
+                         ("label_smoothing", " (their cross_entropy readout)")):
+        if key in lraw:
+            bad(("loss", key), f"train.loss.{key} applies to event-gated (egru) networks{instead}")
     loss = TrainLoss(kind=kind, **lk)
     # groups
     groups = {}
