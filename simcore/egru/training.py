@@ -48,6 +48,14 @@ THETA_MIN = 1e-3
 PARAMS = ("weights", "biases", "thresholds")
 
 
+#: train.loss keys of event-gated networks: default, the values allowed, and how a message words them
+LOSS_KEYS = {
+    "scale": (5.0, lambda v: v > 0, "> 0"),
+    "reg_activity": (0.0, lambda v: v >= 0, ">= 0"),
+    "label_smoothing": (0.0, lambda v: 0 <= v < 1, "in [0, 1)"),
+}
+
+
 @dataclass
 class GatedConfig:
     task: str
@@ -128,7 +136,7 @@ def parse(netlist) -> GatedConfig:
         bad(("loss", "kind") if "kind" in lraw else ("loss",),
             f"train.loss {lraw.get('kind')!r}: event-gated networks train with cross_entropy (a readout of the "
             f"output population's c at the last step)")
-    vals = {"scale": 5.0, "reg_activity": 0.0, "label_smoothing": 0.0}
+    vals = {key: default for key, (default, _, _) in LOSS_KEYS.items()}
     for key in lraw:
         if key == "kind":
             continue
@@ -140,10 +148,9 @@ def parse(netlist) -> GatedConfig:
         v = read_quantity(lraw[key], DIMENSIONLESS, f"train.loss.{key}", loc("loss", key), sink)
         problems.extend(sink.items)
         if v is not None:
-            if key == "label_smoothing" and not 0 <= v < 1:
-                bad(("loss", key), f"train.loss.label_smoothing must be in [0, 1) (got {v})")
-            elif v < 0 or (key == "scale" and v == 0):
-                bad(("loss", key), f"train.loss.{key} must be {'> 0' if key == 'scale' else '>= 0'} (got {v})")
+            _, allowed, wording = LOSS_KEYS[key]
+            if not allowed(v):
+                bad(("loss", key), f"train.loss.{key} must be {wording} (got {v})")
             vals[key] = v
     graw = raw.get("weights", {})
     gv = dict(GROUP_DEFAULTS["weight"])

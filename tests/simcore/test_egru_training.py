@@ -293,6 +293,9 @@ def test_seq_digits_shift_applies_to_training_batches_only(tmp_path):
     ("train.weights.clip_norm=-1", "train.weights.clip_norm must be > 0"),
     ("train.weights.weight_decay=1.5", r"train.weights.weight_decay must be in \[0, 1\)"),
     ("train.loss.label_smoothing=1", r"train.loss.label_smoothing must be in \[0, 1\)"),
+    ("train.loss.label_smoothing=-0.1", r"train.loss.label_smoothing must be in \[0, 1\)"),
+    ("train.loss.scale=0", "train.loss.scale must be > 0"),
+    ("train.loss.reg_activity=-1", "train.loss.reg_activity must be >= 0"),
     ("train.loss.reg_silent=1", "reg_silent does not apply to event-gated networks"),
 ])
 def test_bad_gated_train_sections_are_located(override, message):
