@@ -282,24 +282,41 @@ def workspace():
 
 @kernel(internal=True, refcounted=False, inline="always")
 def safe_time(n, rate, a, b):
-    """A time before which g cannot reach 0, from g(0) and a bound on its slope:
-    g'(x) = sum_k -r_k a_k e^{-r_k x} <= sum_k max(0, -r_k a_k) =: M for plain terms, so
-    g(x) < 0 for x < -g(0)/M. No exponential is evaluated. inf if g never rises; 0 if g(0) >= 0
-    or a term has b != 0 (no bound then)."""
+    """A time before which g cannot reach 0, from g(0), g'(0) and bounds on g' and g''. For
+    plain terms (b_k = 0, r_k >= 0), with g_0 = g(0) < 0:
+
+        g'(x) = sum_k -r_k a_k e^{-r_k x} <= sum_k max(0, -r_k a_k) =: M1,
+        g''(x) = sum_k r_k^2 a_k e^{-r_k x} <= sum_k max(0, r_k^2 a_k) =: M2,
+
+    so g(x) <= g_0 + M1 x and g(x) <= g_0 + g'(0) x + M2 x^2 / 2, and g < 0 before the larger
+    of the two roots. No exponential is evaluated. inf if g never rises; 0 if g(0) >= 0 or a
+    term has b != 0 (no bound then)."""
     g0 = 0.0
-    m = 0.0
+    m1 = 0.0
+    s1 = 0.0
+    m2 = 0.0
     for k in range(n):
         if b[k] != 0.0:
             return 0.0
         g0 += a[k]
         slope = -rate[k] * a[k]
+        s1 += slope
         if slope > 0.0:
-            m += slope
+            m1 += slope
+        curv = -rate[k] * slope
+        if curv > 0.0:
+            m2 += curv
     if g0 >= 0.0:
         return 0.0
-    if m <= 0.0:
+    if m1 <= 0.0:
         return math.inf
-    return -g0 / m
+    x1 = -g0 / m1
+    if m2 <= 0.0:
+        return math.inf if s1 <= 0.0 else -g0 / s1
+    d = math.sqrt(s1 * s1 - 2.0 * m2 * g0)
+    # the root of the parabola, in the form without cancellation for either sign of s1
+    x2 = -2.0 * g0 / (s1 + d) if s1 >= 0.0 else (d - s1) / m2
+    return x2 if x2 > x1 else x1
 
 
 @kernel(internal=True, refcounted=False, inline="always")

@@ -360,8 +360,9 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
             return math.inf
         end = bucket_start(cfg, k + 1)
         x_safe = safe_time(n, rate, a, b)
-        if start + x_safe > end + 0.5 * cfg.horizon:
-            # far from threshold (slope bound): look again then, without any exponential
+        if start + x_safe > end:
+            # no crossing in this bucket (slope and curvature bounds): look again at the bound,
+            # without any exponential; the search waits for a wake that is not stale
             t_w = start + x_safe
             if GRID:
                 t_w = math.floor(t_w / cfg.dt) * cfg.dt

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simcore.crossing import MAX_TERMS, first_crossing, piecewise_bound, tail_bound, upper_bound, workspace
+from simcore.crossing import MAX_TERMS, first_crossing, piecewise_bound, safe_time, tail_bound, upper_bound, workspace
 
 
 @njit(cache=False)
@@ -27,6 +27,11 @@ def _tails(rate, a, b, x):
 @njit(cache=False)
 def _first(rate, a, b, lo, hi, lv, lc, lr):
     return first_crossing(rate.size, rate, a, b, lo, hi, lv, lc, lr)
+
+
+@njit(cache=False)
+def _safe(rate, a, b):
+    return safe_time(rate.size, rate, a, b)
 
 
 def _g(rate, a, x):
@@ -101,3 +106,40 @@ def test_first_crossing_agrees_with_a_dense_scan_where_the_piecewise_bound_decid
         else:
             assert t == np.inf
     assert decided > 50
+
+
+def test_safe_time_lies_before_the_first_crossing_and_beyond_the_slope_bound():
+    """safe_time never passes g's first crossing (dense scan and first_crossing, crossings
+    within a fraction of it included), and is at least -g(0)/M1, the slope bound alone."""
+    rng = np.random.default_rng(6)
+    lv, lc, lr = workspace()
+    crossed = 0
+    for _ in range(400):
+        rate, a, b = _random_terms(rng)
+        a[0] = -rng.uniform(0.01, 1.0) * (1.0 + abs(a[1:].sum())) - a[1:].sum()   # g(0) < 0
+        g0 = a.sum()
+        x_safe = _safe(rate, a, b)
+        m1 = np.maximum(-rate * a, 0.0).sum()
+        assert x_safe >= -g0 / m1 if m1 > 0.0 else x_safe == np.inf
+        hi = 0.05                       # every term has decayed to e^{-1} of itself or less
+        x = np.linspace(0.0, min(x_safe, hi), 20001)
+        assert np.all(_g(rate, a, x) < 1e-12 * np.abs(a).sum())
+        t = _first(rate, a, b, 0.0, hi, lv, lc, lr)
+        assert t >= x_safe * (1.0 - 1e-12)
+        crossed += t < np.inf and t < 2.0 * x_safe
+    assert crossed > 20          # the bound is tested where it is close to a crossing
+
+
+def test_safe_time_closed_forms():
+    """A LIF settling above threshold from below, g(x) = c - d e^{-r x}: the slope bound
+    d r x >= -g(0) is the larger one (curvature is negative); with an excitatory current
+    (a rising then decaying term) the curvature bound is the larger; no bound for b != 0."""
+    r = 50.0
+    # g = 1 - 3 e^{-r x}: g(0) = -2, g' <= 3 r, g'' < 0, root ln(3) / r
+    assert _safe(np.array([0.0, r]), np.array([1.0, -3.0]), np.zeros(2)) == 2.0 / (3.0 * r)
+    # g = -2 + 3 e^{-r x} - 3 e^{-4 r x}: g(0) = -2, g'(0) = 9 r, g'' <= 3 r^2,
+    # parabola -2 + 9 r x + 1.5 r^2 x^2 = 0; slope bound 2 / (12 r)
+    rate, a = np.array([0.0, r, 4.0 * r]), np.array([-2.0, 3.0, -3.0])
+    x2 = (np.sqrt(81.0 + 12.0) - 9.0) / (3.0 * r)
+    assert np.isclose(_safe(rate, a, np.zeros(3)), x2, rtol=1e-14) and x2 > 2.0 / (12.0 * r)
+    assert _safe(rate, a, np.array([0.0, 1.0, 0.0])) == 0.0
