@@ -131,9 +131,9 @@ def test_safe_time_lies_before_the_first_crossing_and_beyond_the_slope_bound():
 
 
 def test_safe_time_closed_forms():
-    """A LIF settling above threshold from below, g(x) = c - d e^{-r x}: the slope bound
-    d r x >= -g(0) is the larger one (curvature is negative); with an excitatory current
-    (a rising then decaying term) the curvature bound is the larger; no bound for b != 0."""
+    """A LIF settling above threshold from below, g(x) = c - d e^{-r x} (no positive
+    curvature): the line's root -g(0)/(d r); with an excitatory current (a rising then decaying
+    term) the parabola's root, later than the slope bound's; no bound for b != 0."""
     r = 50.0
     # g = 1 - 3 e^{-r x}: g(0) = -2, g' <= 3 r, g'' < 0, root ln(3) / r
     assert _safe(np.array([0.0, r]), np.array([1.0, -3.0]), np.zeros(2)) == 2.0 / (3.0 * r)
