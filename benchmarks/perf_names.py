@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Profile aid: names for the machine code Numba compiles, so that `perf` can attribute samples.
+
+Numba's code is JIT-compiled (or loaded from its cache) into anonymous memory, which `perf report`
+shows as bare addresses. After one simulation of NETLIST (the engine is then compiled or loaded),
+this writes /tmp/perf-PID.map, the file `perf` reads for such code, with the entry points of every
+compiled engine and simcore function and of Numba's runtime helpers (NRT_incref and NRT_decref:
+reference counting), then runs the simulation RUNS more times:
+
+    perf record -F 2000 -o perf.data .venv/bin/python benchmarks/perf_names.py yaml_models/cuba.yaml 30
+    perf report -i perf.data --no-children --sort dso,sym
+
+A function's range reaches to the next named address, so code inlined into a function counts as
+that function's, and code Numba links into a caller's library (each callee is compiled again
+there) may fall under the name before it: trust the runtime helpers' names and the large entries.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import backends
+import netspec
+
+
+def named_addresses() -> list[tuple[int, str]]:
+    """(address, name) of Numba's runtime helpers and of every compiled engine and simcore
+    function's entry point, sorted."""
+    from numba.core.registry import CPUDispatcher
+    from numba.core.runtime import nrt
+
+    found = []
+    runtime = nrt.rtsys.library
+    for fn in runtime._final_module.functions:
+        if not fn.is_declaration:
+            found.append((runtime.get_pointer_to_function(fn.name), fn.name))
+    for module_name, module in list(sys.modules.items()):
+        if not module_name.startswith(("evsim_engine", "simcore")):
+            continue
+        for attr, obj in list(vars(module).items()):
+            if not isinstance(obj, CPUDispatcher):
+                continue
+            for cres in obj.overloads.values():
+                found.append((cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name), attr))
+    return sorted({(a, n) for a, n in found if a})
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__.strip().splitlines()[0], "\nusage: perf_names.py NETLIST RUNS", file=sys.stderr)
+        return 2
+    net = netspec.load(argv[0])
+    backends.run(net)
+    names = named_addresses()
+    path = f"/tmp/perf-{os.getpid()}.map"
+    with open(path, "w") as fh:
+        for (addr, name), (nxt, _) in zip(names, names[1:] + [(names[-1][0] + 4096, "")]):
+            fh.write(f"{addr:x} {nxt - addr:x} {name}\n")
+    print(f"{len(names)} names in {path}", file=sys.stderr)
+    for _ in range(int(argv[1])):
+        backends.run(net)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
