@@ -97,9 +97,10 @@ M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the sp
 M_THREADS = 10    # threads of the run (set by the runner, for the record)
 M_SPLIT = 11      # neuron updates done by partitions (run_until_parts)
 # stage_part's progress through a stage (columns of its ``state``), and what it ran short of
-S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_COLUMNS = 0, 1, 2, 3, 4, 5, 6, 7
+S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_STAGE, S_ENTRIES, S_COLUMNS = \
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2
-NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES = 0, 1, 2, 3, 4
+NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES, NEED_RECORD = 0, 1, 2, 3, 4, 5
 # columns of segs (models x 2): where group_stage lists each model's touched neurons in by_model
 SEG_START, SEG_END = 0, 1
 # a stage's partitions run on the threads from this many queue entries on (deliveries and the
@@ -582,60 +583,53 @@ def start(cfg, net, st, nf, ni, q, meta, slots, lo, hi):
     return q
 
 
-@kernel
-def run_until(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out, counters, t_stop):
-    """Processes buckets while they start before t_stop.
+@kernel(refcounted=False)
+def run_buckets(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out, counters, ws, state, t_stop):
+    """Processes buckets while they start before t_stop (meta[M_DONE] 1 at the end), or until a
+    buffer runs short: returns NEED_NOTHING, or what must grow (the caller grows it and calls
+    again; ``state`` says where to go on: state[S_STAGE] the stage, state[S_PHASE] its phase,
+    state[S_ENTRIES] the queue entries to make room for).
 
     ``work`` = (stage spike times, stage spike neurons, sorting buffer); ``out`` = (recorded
-    spike times, neurons, sample slots, sample times, sample values). Returns the (possibly
-    grown) queue, work and out; meta[M_BUCKET] is where to go on, meta[M_DONE] 1 at the end.
-
-    This function allocates (it grows buffers); the per-neuron work runs in functions that do
-    not, so that Numba emits no reference counting around their many array arguments."""
-    ws = workspace(st.shape[1])
-    state = np.zeros(S_COLUMNS, dtype=np.int64)
+    spike times, neurons, sample slots, sample times, sample values); ``ws`` the solver
+    workspace. Nothing here allocates, so Numba emits no reference counting: in the function
+    that grew the buffers in the loop itself every tuple taken apart and every array taken from
+    ``net`` counted up and down, about 1 us per bucket (docs/engine.md)."""
+    spk_t, spk_i, order = work
     k = meta[M_BUCKET]
     while True:
-        t0 = bucket_start(cfg, k)
-        if t0 >= cfg.t_end or meta[M_PENDING] == 0:
-            meta[M_DONE] = 1
-            break
-        if t0 >= t_stop:
-            break
         slot = k & (cfg.n_slots - 1)
-        if slots[slot, SCOUNT] == 0:
-            k += 1
-            continue
-        for stage in range(cfg.n_stages):
+        if state[S_STAGE] == 0 and state[S_PHASE] == PH_GROUP:
+            # a bucket not begun yet
+            t0 = bucket_start(cfg, k)
+            if t0 >= cfg.t_end or meta[M_PENDING] == 0:
+                meta[M_DONE] = 1
+                break
+            if t0 >= t_stop:
+                break
+            if slots[slot, SCOUNT] == 0:
+                k += 1
+                continue
+        while state[S_STAGE] < cfg.n_stages:
+            stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i, out, counters, ws,
+                       k, slot, state[S_STAGE], state)
+            need = state[S_NEED]
+            if need == NEED_NOTHING and meta[M_STAGE] > 0:
+                need = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state)
+            if need != NEED_NOTHING:
+                if need == NEED_QUEUE and state[S_PHASE] != PH_DONE:
+                    state[S_ENTRIES] = state[S_TOUCHED] + state[S_SAMPLES]
+                meta[M_BUCKET] = k
+                return need
+            state[S_STAGE] += 1
             state[S_PHASE] = PH_GROUP
-            while True:
-                spk_t, spk_i, order = work
-                stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i, out,
-                           counters, ws, k, slot, stage, state)
-                need = state[S_NEED]
-                if need == NEED_NOTHING:
-                    break
-                if need == NEED_QUEUE:
-                    q = reserve(q, meta, state[S_TOUCHED] + state[S_SAMPLES], cfg.n_slots)
-                elif need == NEED_ORDER:
-                    work = (spk_t, spk_i, grow_i(order, slots[slot, SCOUNT]))
-                elif need == NEED_SPIKES:
-                    work = (grow_f(spk_t, 2 * spk_t.size + 256), grow_i(spk_i, 2 * spk_i.size + 256), order)
-                else:
-                    out_t, out_i, out_sr, out_st, out_sv = out
-                    n_smp = state[S_SAMPLES]
-                    out = (out_t, out_i, grow_i(out_sr, meta[M_SAMPLES] + n_smp),
-                           grow_f(out_st, meta[M_SAMPLES] + n_smp),
-                           grow_f(out_sv, meta[M_SVALS] + n_smp * max(st.shape[1], 1)))
-            if meta[M_STAGE] > 0:
-                q, out = deliver(cfg, net, q, meta, slots, work[0], work[1], k, out, counters)
-                meta[M_STAGE] = 0
+        state[S_STAGE] = 0
         release(q[2], meta, slots, slot)
         k += 1
         if meta[M_OVERFLOW]:
             break
     meta[M_BUCKET] = k
-    return q, work, out
+    return NEED_NOTHING
 
 
 @kernel(inline="always")
@@ -723,7 +717,7 @@ def part_work(cfg, net, st, nf, ni, syn_ptr, p, qf, qi, cn, meta, slots, by_mode
               stage, no_f, no_i):
     """Partition p's part of a region: the deliveries of the spikes srt[:n_sp] (found in
     bucket k_del) to its neurons, then (k >= 0) its share of stage ``stage`` of bucket k, each
-    from where ``state`` says it stopped. The workspace rows are cut to run_until's shapes (the
+    from where ``state`` says it stopped. The workspace rows are cut to run_buckets' shapes (the
     rest of each row is padding)."""
     q = (qf, qi, cn)
     if state[S_DELIVERED] == 0:
@@ -910,9 +904,9 @@ def grow_merge(meta, n_sp, work, out):
 
 @kernel
 def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_stop):
-    """run_until with the neurons split into partitions, each on a thread of its own (above).
+    """run_buckets with the neurons split into partitions, each on a thread of its own (above).
     ``work`` = (merged spike times, neurons; twice the room of a stage's spikes: the sort's
-    scratch); ``out`` as for run_until (its sample buffers unused: each partition has its own).
+    scratch); ``out`` as for run_buckets (its sample buffers unused: each partition has its own).
     Returns parts, work and out (any of them grown); the partitions' counters are added to
     ``counters`` and their updates to meta[M_SPLIT]. The arrays used every bucket are taken out
     of their tuples once (and again when grown): in a function with reference counting each
@@ -1132,21 +1126,29 @@ def _later(qf, qi, e1, e2):
     return qi[e1, QAUX] > qi[e2, QAUX]
 
 
-@kernel(inline="always")     # one caller, like the three kernels it calls: see docs/engine.md
-def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters):
-    """Sorts the stage's spikes by (time, neuron), records them and pushes their deliveries."""
-    out_t, out_i, out_sr, out_st, out_sv = out
+@kernel(internal=True, refcounted=False, inline="always")     # one caller, like the three kernels it calls
+def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state):
+    """Sorts the stage's spikes by (time, neuron) in place, the spike buffer's second half as the
+    sort's scratch, records them and pushes their deliveries; returns NEED_NOTHING, or, having
+    done nothing, what must grow first (queue room for state[S_ENTRIES] entries, the spike
+    buffer, the record)."""
     n_sp = meta[M_STAGE]
-    srt_t = spk_t[:n_sp].copy()
-    srt_i = spk_i[:n_sp].copy()
-    sort_spikes(srt_t, srt_i, np.empty(n_sp), np.empty(n_sp, dtype=srt_i.dtype))
-    q = reserve(q, meta, delivery_count(net, srt_i, n_sp), cfg.n_slots)
-    out_t = grow_f(out_t, meta[M_SPIKES] + n_sp)
-    out_i = grow_i(out_i, meta[M_SPIKES] + n_sp)
-    record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
+    if spk_t.size < 2 * n_sp:
+        return NEED_SPIKES
+    if out[0].size < meta[M_SPIKES] + n_sp:
+        return NEED_RECORD
+    n_del = delivery_count(net, spk_i, n_sp)
+    if not has_room(q[2], meta, n_del, cfg.n_slots):
+        state[S_ENTRIES] = n_del
+        return NEED_QUEUE
+    srt_t = spk_t[:n_sp]
+    srt_i = spk_i[:n_sp]
+    sort_spikes(srt_t, srt_i, spk_t[n_sp:2 * n_sp], spk_i[n_sp:2 * n_sp])
+    record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out[0], out[1], counters)
     # no partitions: an empty int64 matrix (a view, not an allocation per call)
     push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k, net.pop_i[:0], n_sp * 0)
-    return q, (out_t, out_i, out_sr, out_st, out_sv)
+    meta[M_STAGE] = 0
+    return NEED_NOTHING
 
 
 @kernel(internal=True, refcounted=False, inline="always")

@@ -143,6 +143,15 @@ class Simulation:
         meta[eng.M_SPIKES] = 0
 
 
+def _grown(a: np.ndarray, need: int) -> np.ndarray:
+    """``a`` if it holds ``need`` elements, else a copy with room for max(need, 2 size + 16)."""
+    if need <= a.size:
+        return a
+    b = np.empty(max(int(need), 2 * a.size + 16), dtype=a.dtype)
+    b[:a.size] = a
+    return b
+
+
 def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
     """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it."""
     return max(1024, int(eng.chunks_needed(n_entries, n_slots)) + 1)
@@ -165,7 +174,8 @@ def _model_segments(eng, lay, lo: int, hi: int, pad_rows: int = 0):
 
 
 class _Single:
-    """The engine's state on one thread: one calendar queue (engine.run_until)."""
+    """The engine's state on one thread: one calendar queue (engine.run_buckets, which allocates
+    nothing: the buffers it runs short of are grown here)."""
 
     def __init__(self, eng, lay):
         self.eng, self.lay = eng, lay
@@ -179,6 +189,8 @@ class _Single:
         self.by_model = np.empty(cfg.n, dtype=np.int64)
         self.segs = _model_segments(eng, lay, 0, cfg.n)
         self.work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
+        self.ws = eng.workspace(max(lay.state0.shape[1], 1))
+        self.state = np.zeros(eng.S_COLUMNS, dtype=np.int64)   # where run_buckets goes on
         self.meta = self.out = None
 
     def start(self, st, nf, ni, meta):
@@ -188,10 +200,34 @@ class _Single:
         self.q = eng.start(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots, np.int64(0), np.int64(lay.cfg.n))
 
     def until(self, st, nf, ni, meta, out, counters, t_stop):
-        lay = self.lay
-        self.q, self.work, out = self.eng.run_until(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots,
-                                                   self.by_model, self.segs, self.work, out, counters, t_stop)
+        eng, lay = self.eng, self.lay
+        while True:
+            need = eng.run_buckets(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots, self.by_model, self.segs,
+                                   self.work, out, counters, self.ws, self.state, t_stop)
+            if need == eng.NEED_NOTHING:
+                break
+            out = self._grow(need, meta, out, st.shape[1])
         self.meta, self.out = meta, out
+        return out
+
+    def _grow(self, need, meta, out, n_state):
+        """Grows what run_buckets ran short of (it allocates nothing itself); returns ``out``."""
+        eng, cfg, state = self.eng, self.lay.cfg, self.state
+        spk_t, spk_i, order = self.work
+        if need == eng.NEED_QUEUE:
+            self.q = eng.reserve(self.q, meta, state[eng.S_ENTRIES], cfg.n_slots)
+        elif need == eng.NEED_ORDER:
+            slot = meta[eng.M_BUCKET] & (cfg.n_slots - 1)
+            self.work = (spk_t, spk_i, _grown(order, self.slots[slot, eng.SCOUNT]))
+        elif need == eng.NEED_SPIKES:
+            self.work = (_grown(spk_t, 2 * spk_t.size + 256), _grown(spk_i, 2 * spk_i.size + 256), order)
+        elif need == eng.NEED_RECORD:
+            n = meta[eng.M_SPIKES] + meta[eng.M_STAGE]
+            out = (_grown(out[0], n), _grown(out[1], n)) + out[2:]
+        else:
+            n_smp = state[eng.S_SAMPLES]
+            out = out[:2] + (_grown(out[2], meta[eng.M_SAMPLES] + n_smp), _grown(out[3], meta[eng.M_SAMPLES] + n_smp),
+                             _grown(out[4], meta[eng.M_SVALS] + n_smp * max(n_state, 1)))
         return out
 
     def harvest_samples(self, smp_r, smp_t, smp_v):
