@@ -76,8 +76,9 @@ class Simulation:
         ni[:, eng.NB_HEAD] = -1
         meta = np.zeros(16, dtype=np.int64)
         meta[eng.M_THREADS] = self.threads
-        out = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(256, dtype=np.int64), np.empty(256),
-               np.empty(1024))
+        rec, smp, vals = FIRST_SIZES["record"], FIRST_SIZES["samples"], FIRST_SIZES["values"]
+        out = (np.empty(rec), np.empty(rec, dtype=np.int64), np.empty(smp, dtype=np.int64), np.empty(smp),
+               np.empty(vals))
         counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
         run = _Partitioned(eng, lay, self.threads) if self.threads > 1 else _Single(eng, lay)
         with numba_threads(self.threads):
@@ -143,6 +144,13 @@ class Simulation:
         meta[eng.M_SPIKES] = 0
 
 
+#: first sizes of the buffers the engine fills (the queue's chunks at least, beyond what the first
+#: looks need; on one thread also a stage's spikes and their order, the recorded spikes, the sample
+#: slots and times, the sampled values); each grows when it runs short (tests start them at one to
+#: take every growth path)
+FIRST_SIZES = {"chunks": 1024, "stage": 4096, "record": 4096, "samples": 256, "values": 1024}
+
+
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
     """``a`` if it holds ``need`` elements, else a copy with room for max(need, 2 size + 16)."""
     if need <= a.size:
@@ -154,7 +162,7 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
 
 def _queue_chunks(eng, n_entries: int, n_slots: int) -> int:
     """Chunks for a queue into which ``start`` pushes ``n_entries`` without growing it."""
-    return max(1024, int(eng.chunks_needed(n_entries, n_slots)) + 1)
+    return max(FIRST_SIZES["chunks"], int(eng.chunks_needed(n_entries, n_slots)) + 1)
 
 
 def _model_segments(eng, lay, lo: int, hi: int, pad_rows: int = 0):
@@ -188,7 +196,8 @@ class _Single:
         self.slots[:, eng.STAIL] = -1
         self.by_model = np.empty(cfg.n, dtype=np.int64)
         self.segs = _model_segments(eng, lay, 0, cfg.n)
-        self.work = (np.empty(4096), np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64))
+        size = FIRST_SIZES["stage"]
+        self.work = (np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64))
         self.ws = eng.workspace(max(lay.state0.shape[1], 1))
         self.state = np.zeros(eng.S_COLUMNS, dtype=np.int64)   # where run_buckets goes on
         self.meta = self.out = None

@@ -267,3 +267,24 @@ def test_results_file_round_trip(tmp_path):
     assert np.array_equal(back.spikes["n"][0], r.spikes["n"][0])
     assert back.counters == r.counters and back.meta == r.meta
     assert "spikes/n/times" in np.load(path).files
+
+
+@pytest.mark.parametrize("mode", ["exact", "grid"])
+def test_buffers_grown_from_one_element_give_the_same_run(monkeypatch, mode):
+    """The one-thread bucket loop stops when a buffer runs short and goes on once the runner has
+    grown it: from one-element buffers (every growth path taken) the spikes, samples and counters
+    equal a run with the default sizes."""
+    import simcore.runner
+
+    net = netspec.load("yaml_models/cuba.yaml", overrides=["time.duration=0.05 s", f"time.mode={mode}"])
+    default = backends.run(net)
+    monkeypatch.setattr(simcore.runner, "FIRST_SIZES", dict.fromkeys(simcore.runner.FIRST_SIZES, 1))
+    tiny = backends.run(net)
+    for pop in default.spikes:
+        for a, b in zip(default.spikes[pop], tiny.spikes[pop]):
+            np.testing.assert_array_equal(a, b)
+    for pop in default.state:
+        for key in default.state[pop]:
+            np.testing.assert_array_equal(default.state[pop][key], tiny.state[pop][key])
+    assert default.counters == tiny.counters
+    assert sum(len(t) for t, _ in default.spikes.values()) > 100
