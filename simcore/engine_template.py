@@ -617,8 +617,6 @@ def run_buckets(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out,
             if need == NEED_NOTHING and meta[M_STAGE] > 0:
                 need = deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state)
             if need != NEED_NOTHING:
-                if need == NEED_QUEUE and state[S_PHASE] != PH_DONE:
-                    state[S_ENTRIES] = state[S_TOUCHED] + state[S_SAMPLES]
                 meta[M_BUCKET] = k
                 return need
             state[S_STAGE] += 1
@@ -663,6 +661,7 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
         # room: one wake per touched neuron, and the samples (and next samples) due
         if not has_room(q[2], meta, state[S_TOUCHED] + n_samples, cfg.n_slots):
             state[S_NEED] = NEED_QUEUE
+            state[S_ENTRIES] = state[S_TOUCHED] + n_samples
             return
         if out[2].size < meta[M_SAMPLES] + n_samples or out[4].size < meta[M_SVALS] + n_samples * max(st.shape[1], 1):
             state[S_NEED] = NEED_SAMPLES
@@ -772,7 +771,7 @@ def grow_parts(cfg, pa, k, n_state):
         need = pa.state[p, S_NEED]
         n_smp = pa.state[p, S_SAMPLES]
         if need == NEED_QUEUE:
-            qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, pa.state[p, S_TOUCHED] + n_smp, cfg.n_slots)
+            qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, pa.state[p, S_ENTRIES], cfg.n_slots)
         elif need == NEED_ORDER:
             order = grow_rows_i(order, pa.slots[p, slot, SCOUNT])
         elif need == NEED_SPIKES:

@@ -152,7 +152,9 @@ FIRST_SIZES = {"chunks": 1024, "stage": 4096, "record": 4096, "samples": 256, "v
 
 
 def _grown(a: np.ndarray, need: int) -> np.ndarray:
-    """``a`` if it holds ``need`` elements, else a copy with room for max(need, 2 size + 16)."""
+    """``a`` if it holds ``need`` elements, else a copy with room for max(need, 2 size + 16): the
+    engine's grow_f/grow_i in NumPy (called from here, those would compile on the first growth,
+    inside the timed loop)."""
     if need <= a.size:
         return a
     b = np.empty(max(int(need), 2 * a.size + 16), dtype=a.dtype)
@@ -198,14 +200,14 @@ class _Single:
         self.segs = _model_segments(eng, lay, 0, cfg.n)
         size = FIRST_SIZES["stage"]
         self.work = (np.empty(size), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64))
-        self.ws = eng.workspace(max(lay.state0.shape[1], 1))
         self.state = np.zeros(eng.S_COLUMNS, dtype=np.int64)   # where run_buckets goes on
-        self.meta = self.out = None
+        self.ws = self.meta = self.out = None
 
     def start(self, st, nf, ni, meta):
         eng, lay = self.eng, self.lay
         meta[eng.M_FREE] = 0
         meta[eng.M_CHUNKS] = self.chunks
+        self.ws = eng.workspace(st.shape[1])    # here, where its first compilation is timed with the engine's
         self.q = eng.start(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots, np.int64(0), np.int64(lay.cfg.n))
 
     def until(self, st, nf, ni, meta, out, counters, t_stop):
@@ -234,6 +236,7 @@ class _Single:
             n = meta[eng.M_SPIKES] + meta[eng.M_STAGE]
             out = (_grown(out[0], n), _grown(out[1], n)) + out[2:]
         else:
+            assert need == eng.NEED_SAMPLES, need
             n_smp = state[eng.S_SAMPLES]
             out = out[:2] + (_grown(out[2], meta[eng.M_SAMPLES] + n_smp), _grown(out[3], meta[eng.M_SAMPLES] + n_smp),
                              _grown(out[4], meta[eng.M_SVALS] + n_smp * max(n_state, 1)))
