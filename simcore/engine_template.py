@@ -60,6 +60,8 @@ CHUNK = 64
 # neurons stay in cache, unchanged; 16/8 ahead and 24 entries ahead gained nothing more)
 ENTRIES_AHEAD = 8
 NEURONS_AHEAD = 4
+# run_stage pushes the wakes of this many neurons together, after their updates (see schedule_wakes)
+WAKE_BATCH = 16
 # np.int64, not int: a literal constant argument would compile push/schedule once per value
 KIND_WAKE = np.int64(-1)
 KIND_SAMPLE = np.int64(-2)
@@ -72,8 +74,10 @@ QT, QW = 0, 1
 QAUX, QTGT, QKIND, QLINK = 0, 1, 2, 3
 # bucket columns of `slots`
 SHEAD, STAIL, SFILL, SCOUNT = 0, 1, 2, 3
-# per-neuron float columns of `nf`
+# per-neuron float columns of `nf`; a source's NEXT_SRC is its next spike, a neuron's WAKE_DUE (the
+# same column) the wake run_neuron asked for, until run_stage pushes it with the rest of its batch
 T_STATE, REF_UNTIL, SAFE, NEXT_SRC = 0, 1, 2, 3
+WAKE_DUE = NEXT_SRC
 # per-neuron int columns of `ni`
 VERSION, SRC_POS, NB_HEAD = 0, 1, 2
 # population columns of `pop_i`
@@ -1074,18 +1078,21 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
     smp = (out_sr, out_st, out_sv)
     n_s = meta[M_SAMPLES]
     n_v = meta[M_SVALS]
+    neurons = not (SOURCES and is_source)
+    batch_lo = ti     # touched[batch_lo:ti] have run, their wakes wait in nf[:, WAKE_DUE]
     while ti < n_touched:
         if spk_t.size - meta[M_STAGE] < 256:
             break
+        if neurons and ti - batch_lo == WAKE_BATCH:
+            schedule_wakes(cfg, nf, ni, q, meta, slots, touched, batch_lo, ti, k)
+            batch_lo = ti
         j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
         ti += 1
         pop = net.neuron_pop[j]
         counters[pop, C_UPDATES] += 1
-        if not (SOURCES and is_source):
-            n_s, n_v, t_w = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws,
-                                       smp, n_s, n_v, counters, pop)
-            if t_w < cfg.t_end:
-                schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
+        if neurons:
+            n_s, n_v, nf[j, WAKE_DUE] = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t,
+                                                   spk_i, ws, smp, n_s, n_v, counters, pop)
             continue
         # a source only takes its samples and schedules its next spike (its spikes do not depend
         # on its state)
@@ -1109,9 +1116,25 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                                                net.rec_var_ptr, net.rec_vars)
         run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
                    net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
+    if neurons:
+        schedule_wakes(cfg, nf, ni, q, meta, slots, touched, batch_lo, ti, k)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti
+
+
+@kernel(internal=True, refcounted=False, inline="always")
+def schedule_wakes(cfg, nf, ni, q, meta, slots, touched, lo, hi, k):
+    """Pushes the wakes that the neurons touched[lo:hi] asked for (nf[j, WAKE_DUE], inf: none).
+    Together after their updates rather than each right after its own: a push waits on a division
+    and on its bucket's fill count, and that chain held up the next neuron's work (CUBA on one
+    thread 0.170 -> 0.163 s; batches of 8 to 32 alike)."""
+    qf, qi, chunk_next = q
+    for x in range(lo, hi):
+        j = touched[x]
+        t_w = nf[j, WAKE_DUE]
+        if t_w < cfg.t_end:
+            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
 
 
 @kernel(internal=True, refcounted=False, inline="always")
