@@ -22,8 +22,8 @@ Algorithm (docs/semantics.md is the contract; docs/engine.md explains the design
 * Spikes found in a stage are sorted by (time, neuron) and expanded through the CSR rows of
   their projections into the buckets of their arrival times. Rows are sorted by delay, so a row
   stops at the first delivery after the end of the run.
-* On P threads (run_until_parts) the neurons run as P partitions, each with a queue of its own;
-  a stage is one parallel region, and the calling thread merges the spikes.
+* On P threads (part_loop) the neurons run as P partitions, each with a queue of its own and a
+  thread of its own; they go through the buckets in step, meeting at a barrier after each stage.
 
 A neuron that receives nothing and cannot reach threshold costs nothing after its first look.
 Array layouts: see simcore/layout.py (column constants below are shared with it).
@@ -32,12 +32,12 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import prange
 from simcore.jit import kernel
 
 from simcore.crossing import E_HI, MAX_TERMS, ROOT_ROWS, eval_g, first_crossing, safe_time, tail_bound, upper_bound
 from simcore.crossing import workspace as crossing_workspace
 from simcore.prefetch import prefetch_row
+from simcore.atomics import atomic_add, atomic_load, atomic_store, cpu_relax
 from simcore.rng import stream_key
 
 # --- dispatch: replaced by simcore.codegen ---
@@ -48,8 +48,8 @@ from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_
 # branches it rules out before compiling them
 GRID = False
 SOURCES = True
-# whether the engine is the one for threads (run_until_parts; its own engine, because the parallel
-# loop and what surrounds it double a cold compile)
+# whether the engine is the one for threads (part_loop; its own engine, so that the one-thread
+# engine compiles none of the partitions' code)
 THREADS = False
 # the index of the engine's one model that runs in run_stage (neuron or source), -1 if several
 ONLY_MODEL = -1
@@ -99,7 +99,7 @@ M_DONE = 7        # 1 once nothing is left to simulate
 M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
 M_THREADS = 10    # threads of the run (set by the runner, for the record)
-M_SPLIT = 11      # neuron updates done by partitions (run_until_parts)
+M_SPLIT = 11      # neuron updates done by partitions (part_loop; added up by the runner)
 # stage_part's progress through a stage (columns of its ``state``), and what it ran short of
 S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_STAGE, S_ENTRIES, S_COLUMNS = \
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -107,10 +107,6 @@ PH_GROUP, PH_RUN, PH_DONE = 0, 1, 2
 NEED_NOTHING, NEED_QUEUE, NEED_ORDER, NEED_SPIKES, NEED_SAMPLES, NEED_RECORD = 0, 1, 2, 3, 4, 5
 # columns of segs (models x 2): where group_stage lists each model's touched neurons in by_model
 SEG_START, SEG_END = 0, 1
-# a stage's partitions run on the threads from this many queue entries on (deliveries and the
-# bucket's entries); below it one after the other on the calling thread, the same results (the
-# earlier split's threshold, in touched neurons; not tuned again for partitions)
-PAR_MIN = 128
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -686,82 +682,229 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
 
 # ---------------------------------------------------------------------------- partitions (threads)
 # On P threads the neurons are split into P consecutive blocks (Parts.bounds), each with a calendar
-# queue of its own (row p of every Parts array). A stage is one parallel region: each partition
-# pushes the deliveries of the spikes found last to its own neurons, then groups and runs its
-# share of the stage; then the calling thread merges the partitions' spikes, sorts them by (time,
-# neuron) and records them. A neuron's entries, and so everything it computes, are the same as on
-# one thread: results do not depend on the number of threads. Each partition reads only the
-# synapses onto its own neurons: for a run on partitions simcore.layout groups each CSR row by the
-# target's partition (Layout.syn_ptr; by delay within a group), which keeps every comparison of
-# synapse indices between two synapses onto one neuron, and so the order of simultaneous inputs.
+# queue of its own (row p of every Parts array), and partition p runs part_loop on a thread of its
+# own (simcore.runner starts them) for the whole of a run's chunk: the partitions go through the
+# buckets in step, meeting at a barrier after each stage. After a stage each partition pushes the
+# deliveries of every partition's spikes to its own neurons while partition 0 sorts the spikes by
+# (time, neuron) and records them; they meet again (a spike log is cleared only when all have read
+# it), and each runs its share of the next stage. A neuron's entries, and so everything it
+# computes, are the same as on one thread: results do not depend on the number of threads. Each
+# partition reads only the synapses onto its own neurons: for a run on partitions simcore.layout
+# groups each CSR row by the target's partition (Layout.syn_ptr; by delay within a group), which
+# keeps every comparison of synapse indices between two synapses onto one neuron, and so the
+# order of simultaneous inputs.
 Parts = namedtuple("Parts", "bounds syn_ptr qf qi cn meta slots by_model segs state order spk_t spk_i out_sr "
                             "out_st out_sv counters ws_scratch ws_rate ws_a ws_b ws_lv ws_lc ws_lr")
 # Parts.meta, .segs and .counters rows are padded by 128 bytes or more: two threads writing into one
 # cache line would take turns owning it
 META_PAD = 16
+# columns of `sync`, the int64 row the partitions share: the barrier's arrival count and generation;
+# where the partitions stand (partition 0 writes it when they leave part_loop, all read it when they
+# enter: the bucket, its stage, the step, whether they leave once the spikes are delivered);
+# partition 0's merge (done, or the spikes it needs room for); then the votes (below)
+Y_COUNT, Y_GEN, Y_BUCKET, Y_STAGE, Y_STEP, Y_LEAVING, Y_MERGED, Y_MERGE_NEED, Y_VOTES = 0, 8, 16, 17, 18, 19, 20, 21, 24
+STEP_TOP, STEP_DELIVER, STEP_STAGE, STEP_IDLE = 0, 1, 2, 3
+# what each partition tells the others at a barrier (V_* columns of its votes): whether it ran short
+# of something, its spikes in the stage just run, its entries still pending after the bucket, the
+# first bucket from which its queue holds entries, whether its spike log overflowed
+V_NEED, V_SPIKES, V_PENDING, V_NEXT, V_OVERFLOW, V_COLUMNS = 0, 1, 2, 3, 4, 5
+# a waiting thread spins this many times before it gives its core away once (sched_yield): on two
+# free cores the other partition arrives within microseconds
+SPINS = 20000
 
 
-@kernel(parallel=True)
-def parts_region(cfg, net, st, nf, ni, bounds, syn_ptr, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
-                 spk_i, out_sr, out_st, out_sv, counters, ws_scratch, ws_rate, ws_a, ws_b, ws_lv, ws_lc, ws_lr, srt_t,
-                 srt_i, n_sp, k_del, k, stage, no_f, no_i):
-    """part_work for every partition, partition p on a thread of its own (flat arguments: a
-    parallel loop cannot take a tuple inside a tuple)."""
-    for p in prange(bounds.size - 1):
-        part_work(cfg, net, st, nf, ni, syn_ptr, p, qf[p], qi[p], cn[p], meta[p], slots[p], by_model[p],
-                  segs[p], state[p], order[p], spk_t[p], spk_i[p], out_sr[p], out_st[p], out_sv[p],
-                  counters[p], ws_scratch[p], ws_rate[p], ws_a[p], ws_b[p], ws_lv[p], ws_lc[p], ws_lr[p], srt_t, srt_i,
-                  n_sp, k_del, k, stage, no_f, no_i)
+def sync_size(n_parts):
+    """Length of the ``sync`` row for n_parts partitions (votes for two barriers in turn)."""
+    return Y_VOTES + 2 * n_parts * V_COLUMNS
 
 
 @kernel(internal=True, refcounted=False)
-def part_work(cfg, net, st, nf, ni, syn_ptr, p, qf, qi, cn, meta, slots, by_model, segs, state, order, spk_t,
-              spk_i, out_sr, out_st, out_sv, counters, scratch, rate, a, b, lv, lc, lr, srt_t, srt_i, n_sp, k_del, k,
-              stage, no_f, no_i):
-    """Partition p's part of a region: the deliveries of the spikes srt[:n_sp] (found in
-    bucket k_del) to its neurons, then (k >= 0) its share of stage ``stage`` of bucket k, each
-    from where ``state`` says it stopped. The workspace rows are cut to run_buckets' shapes (the
-    rest of each row is padding)."""
-    q = (qf, qi, cn)
-    if state[S_DELIVERED] == 0:
-        push_deliveries(cfg, net, q, meta, slots, srt_t, srt_i, n_sp, k_del, syn_ptr, p)
-        state[S_DELIVERED] = 1
-    if k >= 0 and state[S_PHASE] != PH_DONE:
-        ws = (scratch[:1], rate[:MAX_TERMS], a[:MAX_TERMS], b[:MAX_TERMS], lv[:3], lc[:MAX_TERMS + 1], lr[:ROOT_ROWS])
-        stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_t, spk_i,
-                   (no_f, no_i, out_sr, out_st, out_sv), counters, ws, k, k & (cfg.n_slots - 1), stage,
-                   state)
-
-
-@kernel(refcounted=False)
-def region(cfg, net, st, nf, ni, pa, srt_t, srt_i, n_sp, n_del, k_del, k, stage, no_f, no_i):
-    """The partitions' work (part_work) in one parallel region, or one after the other on this
-    thread when there is little of it (``n_del`` deliveries and the entries of bucket k fewer than
-    PAR_MIN: starting the threads would cost more). Returns whether a partition ran short of
-    something (state[p, S_NEED]): the caller grows it (grow_parts) and calls again, and the
-    partitions done return at once. Without reference counting: this runs for every bucket, and
-    counting the 24 arrays of Parts up and down was a good part of the calling thread's serial
-    work on CUBA."""
-    work = n_del
-    if k >= 0:
-        for p in range(pa.bounds.size - 1):
-            work += pa.slots[p, k & (cfg.n_slots - 1), SCOUNT]
-    if work >= PAR_MIN:
-        parts_region(cfg, net, st, nf, ni, pa.bounds, pa.syn_ptr, pa.qf, pa.qi, pa.cn, pa.meta, pa.slots,
-                     pa.by_model, pa.segs, pa.state, pa.order, pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv,
-                     pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr, srt_t,
-                     srt_i, n_sp, k_del, k, stage, no_f, no_i)
+def meet(sync, n_parts, p, need, spikes, pending, nxt, overflow):
+    """Partition p's barrier: returns once all n_parts partitions have called it, with what they
+    told each other: (any ran short, spikes, any entries pending, first bucket with entries, any
+    overflowed). The votes of consecutive barriers go to alternate rows, so a partition that
+    leaves early cannot overwrite votes another has yet to read (it would need to pass the next
+    barrier first, which waits for that one)."""
+    gen = atomic_load(sync, Y_GEN)
+    v = Y_VOTES + ((gen & 1) * n_parts + p) * V_COLUMNS
+    sync[v + V_NEED] = need
+    sync[v + V_SPIKES] = spikes
+    sync[v + V_PENDING] = pending
+    sync[v + V_NEXT] = nxt
+    sync[v + V_OVERFLOW] = overflow
+    if atomic_add(sync, Y_COUNT, 1) == n_parts - 1:
+        atomic_store(sync, Y_COUNT, 0)
+        atomic_add(sync, Y_GEN, 1)
     else:
-        for p in range(pa.bounds.size - 1):
-            part_work(cfg, net, st, nf, ni, pa.syn_ptr, p, pa.qf[p], pa.qi[p], pa.cn[p],
-                      pa.meta[p], pa.slots[p], pa.by_model[p], pa.segs[p], pa.state[p], pa.order[p],
-                      pa.spk_t[p], pa.spk_i[p], pa.out_sr[p], pa.out_st[p], pa.out_sv[p], pa.counters[p],
-                      pa.ws_scratch[p], pa.ws_rate[p], pa.ws_a[p], pa.ws_b[p], pa.ws_lv[p], pa.ws_lc[p],
-                      pa.ws_lr[p], srt_t, srt_i, n_sp, k_del, k, stage, no_f, no_i)
-    for p in range(pa.state.shape[0]):
-        if pa.state[p, S_NEED] != NEED_NOTHING:
-            return True
-    return False
+        spins = 0
+        while atomic_load(sync, Y_GEN) == gen:
+            spins += 1
+            if spins == SPINS:
+                cpu_relax()
+                spins = 0
+    any_need = 0
+    n_sp = 0
+    any_pending = 0
+    first = np.int64(2 ** 62)
+    any_overflow = 0
+    for x in range(n_parts):
+        v = Y_VOTES + ((gen & 1) * n_parts + x) * V_COLUMNS
+        any_need |= sync[v + V_NEED]
+        n_sp += sync[v + V_SPIKES]
+        any_pending |= sync[v + V_PENDING]
+        first = min(first, sync[v + V_NEXT])
+        any_overflow |= sync[v + V_OVERFLOW]
+    return any_need, n_sp, any_pending, first, any_overflow
+
+
+@kernel(internal=True, refcounted=False)
+def first_filled(cfg, slots, k):
+    """The first bucket from k on whose slot holds entries (2**62 if none in the ring's reach)."""
+    for b in range(k, k + cfg.n_slots - 1):
+        if slots[b & (cfg.n_slots - 1), SCOUNT] > 0:
+            return b
+    return np.int64(2 ** 62)
+
+
+@kernel(refcounted=False, nogil=True)
+def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_stop):
+    """Partition p's share of run_buckets (the same loop, with the partitions in step: see above),
+    from where ``sync`` says they stand, while buckets start before t_stop or until one of them
+    runs short of something (state[p, S_NEED], or sync[Y_MERGE_NEED] for the merge): then all
+    return at the same barrier, and the caller grows what is short and calls them again. Partition
+    0 also records the spikes into ``out`` (``work``: the merge's buffer, twice a stage's spikes)
+    and keeps ``meta`` (M_BUCKET, M_DONE, M_OVERFLOW, M_SPIKES) and ``counters``' spike counts.
+    Without reference counting and with the GIL released: the partitions run on Python threads."""
+    step = sync[Y_STEP]
+    if step == STEP_IDLE:
+        return      # the runner's first call, which compiles (or loads) this before threads call it
+    n_parts = pa.bounds.size - 1
+    k = sync[Y_BUCKET]
+    stage = sync[Y_STAGE]
+    leaving = sync[Y_LEAVING]
+    done = 0
+    q = (pa.qf[p], pa.qi[p], pa.cn[p])
+    pmeta = pa.meta
+    mine = pa.meta[p]
+    slots = pa.slots[p]
+    state = pa.state[p]
+    ws = (pa.ws_scratch[p][:1], pa.ws_rate[p][:MAX_TERMS], pa.ws_a[p][:MAX_TERMS], pa.ws_b[p][:MAX_TERMS],
+          pa.ws_lv[p][:3], pa.ws_lc[p][:MAX_TERMS + 1], pa.ws_lr[p][:ROOT_ROWS])
+    srt_t, srt_i = work
+    out_t, out_i = out[0], out[1]
+    smp = (out_t[:0], out_i[:0], pa.out_sr[p], pa.out_st[p], pa.out_sv[p])
+    # the spikes of the stage just run, summed at the barrier after it: read from the logs, a
+    # partition that had none to deliver would find those of a faster one's next stage
+    n_sp = 0
+    pending = 0
+    first = k
+    if step == STEP_DELIVER:
+        for x in range(n_parts):
+            n_sp += pmeta[x, M_STAGE]      # resumed where they stopped to grow: no log has changed
+    if step == STEP_TOP:
+        # where everyone's queues stand (none changes its own before this barrier)
+        _, n_sp, pending, first, _ = meet(sync, n_parts, p, np.int64(0), mine[M_STAGE], int(mine[M_PENDING] > 0),
+                                          first_filled(cfg, slots, k), mine[M_OVERFLOW])
+    while True:
+        if step == STEP_TOP:
+            if n_sp == 0 and pending:
+                k = max(k, first)    # buckets no partition has entries in
+            t0 = bucket_start(cfg, k)
+            if t0 >= cfg.t_end or not (pending or n_sp > 0):
+                done = 1
+                leaving = 1
+            elif t0 >= t_stop:
+                leaving = 1
+            if leaving and n_sp == 0:
+                break
+            step = STEP_DELIVER
+        if step == STEP_DELIVER:
+            if n_sp > 0:
+                k_del = k if stage > 0 else k - 1     # the bucket the spikes were found in
+                if state[S_DELIVERED] == 0:
+                    state[S_NEED] = NEED_NOTHING
+                    n_del = 0
+                    for x in range(n_parts):
+                        n_del += delivery_count(net, pa.spk_i[x], pmeta[x, M_STAGE], pa.syn_ptr, p)
+                    if has_room(q[2], mine, n_del, cfg.n_slots):
+                        for x in range(n_parts):
+                            push_deliveries(cfg, net, q, mine, slots, pa.spk_t[x], pa.spk_i[x], pmeta[x, M_STAGE],
+                                            k_del, pa.syn_ptr, p)
+                        state[S_DELIVERED] = 1
+                    else:
+                        state[S_NEED] = NEED_QUEUE
+                        state[S_ENTRIES] = n_del
+                if p == 0 and sync[Y_MERGED] == 0:
+                    if 2 * n_sp <= srt_t.size and meta[M_SPIKES] + n_sp <= out_t.size:
+                        merge_logs(cfg, net, pmeta, pa.spk_t, pa.spk_i, meta, srt_t, srt_i, out_t, out_i, counters,
+                                   n_sp)
+                        sync[Y_MERGED] = 1
+                        sync[Y_MERGE_NEED] = 0
+                    else:
+                        sync[Y_MERGE_NEED] = n_sp
+                short = int(state[S_NEED] != NEED_NOTHING or (p == 0 and sync[Y_MERGE_NEED] > 0))
+                none = np.int64(0)   # not literals: those would compile meet a second time
+                any_need, _, _, _, _ = meet(sync, n_parts, p, short, none, none, none, none)
+                if any_need:
+                    break
+                mine[M_STAGE] = 0
+                state[S_DELIVERED] = 0
+                if p == 0:
+                    sync[Y_MERGED] = 0
+            if leaving:
+                step = STEP_TOP
+                break
+            state[S_PHASE] = PH_GROUP
+            step = STEP_STAGE
+        if step == STEP_STAGE:
+            slot = k & (cfg.n_slots - 1)
+            if state[S_PHASE] != PH_DONE:
+                stage_part(cfg, net, st, nf, ni, q, mine, slots, pa.by_model[p], pa.segs[p], pa.order[p], pa.spk_t[p],
+                           pa.spk_i[p], smp, pa.counters[p], ws, k, slot, stage, state)
+            last = stage == cfg.n_stages - 1
+            # what the queue holds once this bucket's entries are released, if this is its last stage
+            left = mine[M_PENDING] - (slots[slot, SCOUNT] if last else 0)
+            any_need, n_sp, pending, first, overflow = meet(
+                sync, n_parts, p, int(state[S_NEED] != NEED_NOTHING), mine[M_STAGE], int(left > 0),
+                first_filled(cfg, slots, k + 1 if last else k), mine[M_OVERFLOW])
+            if any_need:
+                break
+            if not last:
+                stage += 1
+                step = STEP_DELIVER
+                continue
+            release(q[2], mine, slots, slot)
+            k += 1
+            stage = 0
+            step = STEP_TOP
+            if overflow:
+                if p == 0:
+                    meta[M_OVERFLOW] = 1     # the runner stops the run
+                break
+    if p == 0:
+        sync[Y_BUCKET] = k
+        sync[Y_STAGE] = stage
+        sync[Y_STEP] = step
+        sync[Y_LEAVING] = leaving if step != STEP_TOP else 0
+        meta[M_BUCKET] = k
+        if done:
+            meta[M_DONE] = 1
+
+
+@kernel(internal=True, refcounted=False)
+def merge_logs(cfg, net, pmeta, spk_t, spk_i, meta, srt_t, srt_i, out_t, out_i, counters, n_sp):
+    """The n_sp spikes the partitions found in a stage (their logs, left as they are: the others
+    read them meanwhile), sorted by (time, neuron) into srt[:n_sp] (srt[n_sp:2 n_sp] the sort's
+    scratch), counted and recorded into out (room for them checked by the caller)."""
+    o = 0
+    for p in range(pmeta.shape[0]):
+        for x in range(pmeta[p, M_STAGE]):
+            srt_t[o] = spk_t[p, x]
+            srt_i[o] = spk_i[p, x]
+            o += 1
+    if n_sp > 0:
+        sort_spikes(srt_t[:n_sp], srt_i[:n_sp], srt_t[n_sp:2 * n_sp], srt_i[n_sp:2 * n_sp])
+        record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
 
 
 @kernel
@@ -788,28 +931,6 @@ def grow_parts(cfg, pa, k, n_state):
     return Parts(pa.bounds, pa.syn_ptr, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, order, spk_t,
                  spk_i, out_sr, out_st, out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a, pa.ws_b, pa.ws_lv,
                  pa.ws_lc, pa.ws_lr)
-
-
-@kernel(internal=True, refcounted=False)
-def parts_have_room(cfg, cn, pmeta, n_entries):
-    """Whether every partition's queue has room for ``n_entries`` appends (reserve_deliveries
-    has nothing to do): checked first because building a new Parts for every bucket, 24 arrays
-    counted up and down, is a good part of the calling thread's serial work on CUBA."""
-    for p in range(cn.shape[0]):
-        if not has_room(cn[p], pmeta[p], n_entries, cfg.n_slots):
-            return False
-    return True
-
-
-@kernel
-def reserve_deliveries(cfg, pa, n_del):
-    """Room in every partition's queue for ``n_del`` deliveries; returns the parts."""
-    qf, qi, cn = pa.qf, pa.qi, pa.cn
-    for p in range(qf.shape[0]):
-        qf, qi, cn = reserve_part(qf, qi, cn, pa.meta, p, n_del, cfg.n_slots)
-    return Parts(pa.bounds, pa.syn_ptr, qf, qi, cn, pa.meta, pa.slots, pa.by_model, pa.segs, pa.state, pa.order,
-                 pa.spk_t, pa.spk_i, pa.out_sr, pa.out_st, pa.out_sv, pa.counters, pa.ws_scratch, pa.ws_rate, pa.ws_a,
-                 pa.ws_b, pa.ws_lv, pa.ws_lc, pa.ws_lr)
 
 
 @kernel
@@ -863,127 +984,13 @@ def grow_rows_i(a, need):
     return b
 
 
-@kernel(internal=True, refcounted=False)
-def staged_spikes(meta, pmeta):
-    """How many spikes the partitions found in the last stage (and meta[M_OVERFLOW] set when a
-    partition's spike log overflowed)."""
-    n_sp = 0
-    for p in range(pmeta.shape[0]):
-        n_sp += pmeta[p, M_STAGE]
-        if pmeta[p, M_OVERFLOW]:
-            meta[M_OVERFLOW] = 1
-    return n_sp
-
-
-@kernel(internal=True, refcounted=False)
-def merge_into(cfg, net, pmeta, spk_t, spk_i, meta, srt_t, srt_i, out_t, out_i, counters, n_sp):
-    """The n_sp spikes the partitions found in a stage, sorted by (time, neuron) into
-    srt[:n_sp] (srt[n_sp:2 n_sp] the sort's scratch), counted and recorded into out (room for
-    them checked by the caller). Without reference counting and without the Parts tuple: it runs
-    for every stage of every bucket, and the merge that took Parts, net, work and out counted
-    each of their arrays up and down every time (CUBA on 2 threads, perf, 40 runs, this and
-    run_until_parts taking its arrays out of their tuples once, together: NRT_incref and
-    NRT_decref 3287 samples of the calling thread, 835 after)."""
-    o = 0
-    for p in range(pmeta.shape[0]):
-        for x in range(pmeta[p, M_STAGE]):
-            srt_t[o] = spk_t[p, x]
-            srt_i[o] = spk_i[p, x]
-            o += 1
-        pmeta[p, M_STAGE] = 0
-    if n_sp > 0:
-        sort_spikes(srt_t[:n_sp], srt_i[:n_sp], srt_t[n_sp:2 * n_sp], srt_i[n_sp:2 * n_sp])
-        record_spikes(cfg, net, meta, srt_t, srt_i, n_sp, out_t, out_i, counters)
-
-
 @kernel
 def grow_merge(meta, n_sp, work, out):
-    """work and out with room for merge_into of n_sp spikes."""
+    """work and out with room for merge_logs of n_sp spikes."""
     srt_t, srt_i = work
     out_t, out_i, out_sr, out_st, out_sv = out
     return ((grow_f(srt_t, 2 * n_sp), grow_i(srt_i, 2 * n_sp)),
             (grow_f(out_t, meta[M_SPIKES] + n_sp), grow_i(out_i, meta[M_SPIKES] + n_sp), out_sr, out_st, out_sv))
-
-
-@kernel
-def run_until_parts(cfg, net, st, nf, ni, parts, meta, work, out, counters, t_stop):
-    """run_buckets with the neurons split into partitions, each on a thread of its own (above).
-    ``work`` = (merged spike times, neurons; twice the room of a stage's spikes: the sort's
-    scratch); ``out`` as for run_buckets (its sample buffers unused: each partition has its own).
-    Returns parts, work and out (any of them grown); the partitions' counters are added to
-    ``counters`` and their updates to meta[M_SPLIT]. The arrays used every bucket are taken out
-    of their tuples once (and again when grown): in a function with reference counting each
-    access counts the array up and down."""
-    n_parts = parts.bounds.size - 1
-    n_sp = np.int64(0)   # not a literal: that would compile region and what it calls a second time
-    no_f = np.empty(0)   # part_work's places for spike output, unused by partitions
-    no_i = np.empty(0, dtype=np.int64)
-    # of what is taken out here only cn is ever replaced (reserve_deliveries, grow_parts): meta,
-    # slots and state keep their arrays, so only pcn is taken out again after a growth
-    pmeta, pslots, pstate, pcn = parts.meta, parts.slots, parts.state, parts.cn
-    srt_t, srt_i = work
-    out_t, out_i = out[0], out[1]
-    k_del = meta[M_BUCKET]
-    k = meta[M_BUCKET]
-    while True:
-        t0 = bucket_start(cfg, k)
-        pending = n_sp > 0
-        empty = n_sp == 0
-        slot = k & (cfg.n_slots - 1)
-        for p in range(n_parts):
-            if pmeta[p, M_PENDING] > 0:
-                pending = True
-            if pslots[p, slot, SCOUNT] > 0:
-                empty = False
-        if t0 >= cfg.t_end or not pending:
-            meta[M_DONE] = 1
-            break
-        if t0 >= t_stop:
-            break
-        if empty:
-            k += 1
-            continue
-        for stage in range(cfg.n_stages):
-            n_del = np.int64(delivery_count(net, srt_i, n_sp))
-            for p in range(n_parts):
-                pstate[p, S_PHASE] = PH_GROUP
-                pstate[p, S_DELIVERED] = 0 if n_sp > 0 else 1
-            if not parts_have_room(cfg, pcn, pmeta, n_del):
-                parts = reserve_deliveries(cfg, parts, n_del)
-                pcn = parts.cn
-            while region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k, stage, no_f, no_i):
-                parts = grow_parts(cfg, parts, k, st.shape[1])
-                pcn = parts.cn
-            n_sp = staged_spikes(meta, pmeta)
-            if 2 * n_sp > srt_t.size or meta[M_SPIKES] + n_sp > out_t.size:
-                work, out = grow_merge(meta, n_sp, (srt_t, srt_i), out)
-                srt_t, srt_i = work
-                out_t, out_i = out[0], out[1]
-            merge_into(cfg, net, pmeta, parts.spk_t, parts.spk_i, meta, srt_t, srt_i, out_t, out_i, counters, n_sp)
-            k_del = k
-        for p in range(n_parts):
-            release(pcn[p], pmeta[p], pslots[p], slot)
-        k += 1
-        if meta[M_OVERFLOW]:
-            break
-    if n_sp > 0:
-        # the last stage's deliveries, before the caller looks at the queues
-        for p in range(n_parts):
-            pstate[p, S_DELIVERED] = 0
-        n_del = np.int64(delivery_count(net, srt_i, n_sp))
-        parts = reserve_deliveries(cfg, parts, n_del)
-        k_none = np.int64(-1)
-        while region(cfg, net, st, nf, ni, parts, srt_t, srt_i, n_sp, n_del, k_del, k_none, np.int64(0), no_f,
-                     no_i):
-            parts = grow_parts(cfg, parts, k_none, st.shape[1])
-    meta[M_BUCKET] = k
-    for p in range(n_parts):
-        for x in range(counters.shape[0]):
-            meta[M_SPLIT] += parts.counters[p, x, C_UPDATES]
-            for c in range(counters.shape[1]):
-                counters[x, c] += parts.counters[p, x, c]
-                parts.counters[p, x, c] = 0
-    return parts, (srt_t, srt_i), (out_t, out_i, out[2], out[3], out[4])
 
 
 @kernel(internal=True, refcounted=False)
@@ -1159,7 +1166,7 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state):
         return NEED_SPIKES
     if out[0].size < meta[M_SPIKES] + n_sp:
         return NEED_RECORD
-    n_del = delivery_count(net, spk_i, n_sp)
+    n_del = delivery_count(net, spk_i, n_sp, net.pop_i[:0], n_sp * 0)
     if not has_room(q[2], meta, n_del, cfg.n_slots):
         state[S_ENTRIES] = n_del
         return NEED_QUEUE
@@ -1174,8 +1181,10 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def delivery_count(net, srt_i, n_sp):
-    """How many synapses the spikes' rows hold: room for all their deliveries."""
+def delivery_count(net, srt_i, n_sp, syn_ptr, p):
+    """How many synapses the spikes' rows hold: room for all their deliveries (with partitions,
+    ``syn_ptr`` not empty, for partition p's: see push_deliveries)."""
+    partitioned = THREADS and syn_ptr.shape[0] > 0
     need = 0
     for x in range(n_sp):
         j = srt_i[x]
@@ -1183,7 +1192,10 @@ def delivery_count(net, srt_i, n_sp):
         for pp in range(net.pop_i[pop, P_PROJ_LO], net.pop_i[pop, P_PROJ_HI]):
             qq = net.pop_proj[pp]
             row = net.proj_i[qq, J_INDPTR] + j - net.proj_i[qq, J_SRC_LO]
-            need += net.indptr[row + 1] - net.indptr[row]
+            if partitioned:
+                need += syn_ptr[row, p + 1] - syn_ptr[row, p]
+            else:
+                need += net.indptr[row + 1] - net.indptr[row]
     return need
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -81,8 +82,7 @@ class Simulation:
                np.empty(vals))
         counters = np.zeros((len(net.pop_i), 4), dtype=np.int64)
         run = _Partitioned(eng, lay, self.threads) if self.threads > 1 else _Single(eng, lay)
-        with numba_threads(self.threads):
-            return self._run(progress, run, st, nf, ni, meta, out, counters)
+        return self._run(progress, run, st, nf, ni, meta, out, counters)
 
     def _run(self, progress, run, st, nf, ni, meta, out, counters) -> RawRun:
         eng = self.engine
@@ -145,9 +145,9 @@ class Simulation:
 
 
 #: first sizes of the buffers the engine fills (the queue's chunks at least, beyond what the first
-#: looks need; on one thread also a stage's spikes and their order, the recorded spikes, the sample
-#: slots and times, the sampled values); each grows when it runs short (tests start them at one to
-#: take every growth path)
+#: looks need; a stage's spikes, on one thread also their order, on threads the merged spikes; the
+#: recorded spikes, the sample slots and times, the sampled values; per partition on threads);
+#: each grows when it runs short (tests start them at one to take every growth path)
 FIRST_SIZES = {"chunks": 1024, "stage": 4096, "record": 4096, "samples": 256, "values": 1024}
 
 
@@ -255,7 +255,8 @@ class _Single:
 
 class _Partitioned:
     """The engine's state on P threads: the neurons in P consecutive blocks, each with a calendar
-    queue, spike and sample buffers of its own (engine.Parts, engine.run_until_parts)."""
+    queue, spike and sample buffers of its own (engine.Parts), each run by engine.part_loop on a
+    thread of its own; the partitions meet at barriers in ``sync`` (engine.Y_* columns)."""
 
     def __init__(self, eng, lay, threads: int):
         from .crossing import MAX_TERMS, ROOT_ROWS
@@ -278,18 +279,21 @@ class _Partitioned:
         segs = np.stack([_model_segments(eng, lay, bounds[p], bounds[p + 1], pad_rows=8)
                          for p in range(P)])
         n_state = max(lay.state0.shape[1], 1)
+        stage, smp, vals = FIRST_SIZES["stage"], FIRST_SIZES["samples"], FIRST_SIZES["values"]
         self.parts = eng.Parts(
             bounds, lay.syn_ptr, np.empty((P, chunks * eng.CHUNK, 2)),
             np.empty((P, chunks * eng.CHUNK, 4), dtype=np.int64), cn, pmeta, slots,
             np.empty((P, block), dtype=np.int64), segs, np.zeros((P, 16), dtype=np.int64),
-            np.empty((P, 4096), dtype=np.int64), np.empty((P, 4096)), np.empty((P, 4096), dtype=np.int64),
-            np.empty((P, 256), dtype=np.int64), np.empty((P, 256)), np.empty((P, 1024)),
+            np.empty((P, stage), dtype=np.int64), np.empty((P, stage)), np.empty((P, stage), dtype=np.int64),
+            np.empty((P, smp), dtype=np.int64), np.empty((P, smp)), np.empty((P, vals)),
             np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
             # the solver workspace per partition, each row padded (run_until's shapes are cut from it)
             np.empty((P, 17, n_state)), np.empty((P, MAX_TERMS + 16)), np.empty((P, MAX_TERMS + 16)),
             np.empty((P, MAX_TERMS + 16)), np.empty((P, 4, MAX_TERMS + 1, MAX_TERMS)),
             np.zeros((P, MAX_TERMS + 17), dtype=np.int64), np.empty((P, ROOT_ROWS + 2, MAX_TERMS)))
-        self.work = (np.empty(4096), np.empty(4096, dtype=np.int64))
+        self.work = (np.empty(stage), np.empty(stage, dtype=np.int64))
+        self.sync = np.zeros(eng.sync_size(P), dtype=np.int64)    # at the top of bucket 0
+        self.loaded = False
 
     def start(self, st, nf, ni, meta):
         eng, lay, pa = self.eng, self.lay, self.parts
@@ -299,9 +303,43 @@ class _Partitioned:
             assert q2[2].size == q[2].size   # _queue_chunks made room: the queue was not replaced
 
     def until(self, st, nf, ni, meta, out, counters, t_stop):
-        lay = self.lay
-        self.parts, self.work, out = self.eng.run_until_parts(lay.cfg, lay.net, st, nf, ni, self.parts, meta,
-                                                              self.work, out, counters, t_stop)
+        eng, lay, sync = self.eng, self.lay, self.sync
+        t_stop = float(t_stop)
+        if not self.loaded:
+            # compiled (or loaded) here, on this thread, before any thread calls it: a thread that
+            # failed in the dispatcher would leave the others waiting at their first barrier
+            step = sync[eng.Y_STEP]
+            sync[eng.Y_STEP] = eng.STEP_IDLE
+            eng.part_loop(lay.cfg, lay.net, st, nf, ni, self.parts, 0, sync, self.work, out, meta, counters, t_stop)
+            sync[eng.Y_STEP] = step
+            # and the growths, with nothing to grow: compiled now rather than in the timed loop
+            self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])
+            self.work, out = eng.grow_merge(meta, 0, self.work, out)
+            self.loaded = True
+        while True:
+            args = [(lay.cfg, lay.net, st, nf, ni, self.parts, p, sync, self.work, out, meta, counters, t_stop)
+                    for p in range(self.parts.bounds.size - 1)]
+            threads = [threading.Thread(target=eng.part_loop, args=a, daemon=True) for a in args[1:]]
+            for th in threads:
+                th.start()
+            eng.part_loop(*args[0])
+            for th in threads:
+                th.join()
+            short = self.parts.state[:, eng.S_NEED] != eng.NEED_NOTHING
+            if not short.any() and sync[eng.Y_MERGE_NEED] == 0:
+                break
+            # they all stopped at the same barrier: grow what is short, then they go on from there
+            if short.any():
+                self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])
+                self.parts.state[:, eng.S_NEED] = eng.NEED_NOTHING
+            if sync[eng.Y_MERGE_NEED]:
+                self.work, out = eng.grow_merge(meta, sync[eng.Y_MERGE_NEED], self.work, out)
+                sync[eng.Y_MERGE_NEED] = 0
+        # the partitions' counters into the run's (spikes are counted by partition 0's merge)
+        pc = self.parts.counters[:, :counters.shape[0], :]
+        meta[eng.M_SPLIT] += int(pc[:, :, eng.C_UPDATES].sum())
+        counters += pc.sum(axis=0)
+        pc[:] = 0
         return out
 
     def harvest_samples(self, smp_r, smp_t, smp_v):
@@ -318,7 +356,8 @@ class _Partitioned:
 
 @contextlib.contextmanager
 def numba_threads(n: int):
-    """Numba's parallel loops run on ``n`` threads (at most its thread count) inside the block."""
+    """Numba's parallel loops run on ``n`` threads (at most its thread count) inside the block
+    (the event-gated engine's; the spiking engine's partitions run on threads of their own)."""
     before = numba.get_num_threads()
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:

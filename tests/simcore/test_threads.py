@@ -69,6 +69,27 @@ def test_two_threads_give_the_same_spikes_samples_and_counters_as_one(mode):
     assert one.counters == two.counters
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+@pytest.mark.parametrize("mode", ["exact", "grid"])
+def test_two_threads_from_one_element_buffers_give_the_same_run(monkeypatch, mode):
+    """The partitions stop together at a barrier when one of them runs short of a buffer and go on
+    once the runner has grown it: from one-element buffers (queue, spike logs, merge, record,
+    samples: every growth path) two threads give the spikes, samples and counters of one thread
+    with the default sizes."""
+    import simcore.runner
+
+    one = run(mode, threads=1)
+    monkeypatch.setattr(simcore.runner, "FIRST_SIZES", dict.fromkeys(simcore.runner.FIRST_SIZES, 1))
+    two = run(mode, threads=2)
+    for pop in ("n", "src", "out", "cue"):
+        np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
+        np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
+    for pop, names in (("n", ("times", "v", "i_exc")), ("out", ("times", "v"))):
+        for name in names:
+            np.testing.assert_array_equal(one.state[pop][name], two.state[pop][name])
+    assert one.counters == two.counters
+
+
 def test_threads_must_be_a_positive_whole_number():
     """threads = 0 is refused with a message, before anything compiles."""
     arrays = netspec.expand(netspec.loads(textwrap.dedent(NET.format(mode="exact"))))
