@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""Profile aid for the engine on threads: what one Numba parallel region costs with nothing in it.
+"""Profile aid for the engine on threads: what one synchronisation of its threads costs.
 
-The partitioned engine (`evsim run --threads N`) runs one parallel region per stage of every
-bucket, and CUBA's 0.1 ms delay makes 10 000 buckets per simulated second: this times 10 000
-empty regions of NUMBA_NUM_THREADS threads, entered from compiled code (as run_until_parts does)
-and from Python, medians of 5.
+CUBA's 0.1 ms delay makes 10 000 buckets per simulated second, and the partitions of the engine
+on threads (`evsim run --threads N`) synchronise once or twice per bucket. This times 10 000 of
+each, medians of 5: empty Numba parallel regions of NUMBA_NUM_THREADS threads, entered from
+compiled code and from Python (what the engine did per stage until 2026-12-07), and the engine's
+own barrier (`meet` of the threads engine, compiled over lif_exp), NUMBA_NUM_THREADS Python
+threads each calling it 10 000 times with nothing in between.
 
     NUMBA_NUM_THREADS=2 .venv/bin/python benchmarks/region_overhead.py
 """
+import threading
 import time
 
 import numba
@@ -30,6 +33,22 @@ def many_regions(a, n):
             a[p * 16] += 1.0
 
 
+def barrier_loop():
+    """A nogil kernel that meets the other threads ``n`` times at the engine's barrier."""
+    from simcore import codegen
+
+    eng = codegen.engine_for(("lif_exp",), grid=False, threads=True)
+    meet = eng.meet
+
+    @njit(nogil=True, cache=False)
+    def meet_many(sync, n_parts, p, n):
+        zero = np.int64(0)
+        for _ in range(n):
+            meet(sync, n_parts, p, zero, zero, zero, zero, zero)
+
+    return eng, meet_many
+
+
 def median_seconds(fn, runs=5):
     ts = []
     for _ in range(runs):
@@ -50,9 +69,26 @@ def main():
 
     inside = median_seconds(lambda: many_regions(a, REGIONS))
     outside = median_seconds(from_python)
+
+    n = numba.config.NUMBA_NUM_THREADS
+    eng, meet_many = barrier_loop()
+    sync = np.zeros(eng.sync_size(n), dtype=np.int64)
+    meet_many(np.zeros(eng.sync_size(1), dtype=np.int64), 1, 0, 1)
+
+    def barriers():
+        threads = [threading.Thread(target=meet_many, args=(sync, n, p, REGIONS)) for p in range(1, n)]
+        for t in threads:
+            t.start()
+        meet_many(sync, n, 0, REGIONS)
+        for t in threads:
+            t.join()
+
+    met = median_seconds(barriers)
     print(f"{numba.get_num_threads()} threads, threading layer {numba.threading_layer()}")
     print(f"{REGIONS} empty regions from compiled code: {inside * 1e3:.1f} ms ({inside / REGIONS * 1e6:.2f} us each)")
     print(f"{REGIONS} empty regions from Python:        {outside * 1e3:.1f} ms ({outside / REGIONS * 1e6:.2f} us each)")
+    print(f"{REGIONS} engine barriers, {n} threads:      {met * 1e3:.1f} ms ({met / REGIONS * 1e6:.2f} us each, "
+          "thread start included)")
 
 
 if __name__ == "__main__":
