@@ -701,8 +701,10 @@ META_PAD = 16
 # columns of `sync`, the int64 row the partitions share: the barrier's arrival count and generation;
 # where the partitions stand (partition 0 writes it when they leave part_loop, all read it when they
 # enter: the bucket, its stage, the step, whether they leave once the spikes are delivered);
-# partition 0's merge (done, or the spikes it needs room for); then the votes (below)
-Y_COUNT, Y_GEN, Y_BUCKET, Y_STAGE, Y_STEP, Y_LEAVING, Y_MERGED, Y_MERGE_NEED, Y_VOTES = 0, 8, 16, 17, 18, 19, 20, 21, 24
+# partition 0's merge (done, or the spikes it needs room for); the runner's abort (partition 0 will
+# not come: leave the barrier); then the votes (below)
+Y_COUNT, Y_GEN, Y_BUCKET, Y_STAGE, Y_STEP, Y_LEAVING, Y_MERGED, Y_MERGE_NEED, Y_ABORT, Y_VOTES = \
+    0, 8, 16, 17, 18, 19, 20, 21, 22, 24
 STEP_TOP, STEP_DELIVER, STEP_STAGE, STEP_IDLE = 0, 1, 2, 3
 # what each partition tells the others at a barrier (V_* columns of its votes): whether it ran short
 # of something, its spikes in the stage just run, its entries still pending after the bucket, the
@@ -724,7 +726,8 @@ def meet(sync, n_parts, p, need, spikes, pending, nxt, overflow):
     told each other: (any ran short, spikes, any entries pending, first bucket with entries, any
     overflowed). The votes of consecutive barriers go to alternate rows, so a partition that
     leaves early cannot overwrite votes another has yet to read (it would need to pass the next
-    barrier first, which waits for that one)."""
+    barrier first, which waits for that one). If the runner aborts (sync[Y_ABORT]) a waiting
+    partition leaves as if one had run short, and its caller returns."""
     gen = atomic_load(sync, Y_GEN)
     v = Y_VOTES + ((gen & 1) * n_parts + p) * V_COLUMNS
     sync[v + V_NEED] = need
@@ -738,6 +741,8 @@ def meet(sync, n_parts, p, need, spikes, pending, nxt, overflow):
     else:
         spins = 0
         while atomic_load(sync, Y_GEN) == gen:
+            if atomic_load(sync, Y_ABORT):
+                return 1, 0, 0, np.int64(2 ** 62), 0
             spins += 1
             if spins == SPINS:
                 cpu_relax()
@@ -803,8 +808,11 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
             n_sp += pmeta[x, M_STAGE]      # resumed where they stopped to grow: no log has changed
     if step == STEP_TOP:
         # where everyone's queues stand (none changes its own before this barrier)
-        _, n_sp, pending, first, _ = meet(sync, n_parts, p, np.int64(0), mine[M_STAGE], int(mine[M_PENDING] > 0),
-                                          first_filled(cfg, slots, k), mine[M_OVERFLOW])
+        aborted, n_sp, pending, first, _ = meet(sync, n_parts, p, np.int64(0), mine[M_STAGE],
+                                                int(mine[M_PENDING] > 0), first_filled(cfg, slots, k),
+                                                mine[M_OVERFLOW])
+        if aborted:
+            return
     while True:
         if step == STEP_TOP:
             if n_sp == 0 and pending:

@@ -319,12 +319,30 @@ class _Partitioned:
         while True:
             args = [(lay.cfg, lay.net, st, nf, ni, self.parts, p, sync, self.work, out, meta, counters, t_stop)
                     for p in range(self.parts.bounds.size - 1)]
-            threads = [threading.Thread(target=eng.part_loop, args=a, daemon=True) for a in args[1:]]
-            for th in threads:
-                th.start()
-            eng.part_loop(*args[0])
-            for th in threads:
-                th.join()
+            errors = []
+
+            def partition(a):
+                try:
+                    eng.part_loop(*a)
+                except BaseException as e:
+                    errors.append(e)
+                    sync[eng.Y_ABORT] = 1     # the others would wait for this one at a barrier for ever
+
+            threads = [threading.Thread(target=partition, args=(a,), daemon=True) for a in args[1:]]
+            finished = False
+            try:
+                for th in threads:
+                    th.start()
+                eng.part_loop(*args[0])
+                finished = True
+            finally:
+                if not finished:    # an exception or a second Ctrl-C here: partition 0 will not come
+                    sync[eng.Y_ABORT] = 1
+                for th in threads:
+                    if th.ident is not None:
+                        th.join()
+            if errors:
+                raise errors[0]
             short = self.parts.state[:, eng.S_NEED] != eng.NEED_NOTHING
             if not short.any() and sync[eng.Y_MERGE_NEED] == 0:
                 break

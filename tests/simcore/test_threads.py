@@ -90,6 +90,44 @@ def test_two_threads_from_one_element_buffers_give_the_same_run(monkeypatch, mod
     assert one.counters == two.counters
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+@pytest.mark.parametrize("failing", [0, 1])
+def test_a_partition_that_fails_leaves_no_thread_waiting(monkeypatch, failing):
+    """When one partition's call fails (partition 0 on the calling thread, or a worker), the
+    error reaches the caller and no other partition is left waiting at a barrier."""
+    import threading
+
+    from simcore.runner import Simulation
+
+    arrays = netspec.expand(netspec.loads(textwrap.dedent(NET.format(mode="exact"))))
+    sim = Simulation(arrays, threads=2)
+    real = sim.engine.part_loop
+    idle = sim.engine.STEP_IDLE
+
+    def part_loop(*args):
+        p, sync = args[6], args[7]
+        if p == failing and sync[sim.engine.Y_STEP] != idle and sync[sim.engine.Y_BUCKET] > 50:
+            raise RuntimeError("partition failed")
+        return real(*args)
+
+    monkeypatch.setattr(sim.engine, "part_loop", part_loop)
+    errors = []
+
+    def run():
+        try:
+            sim.run()
+        except RuntimeError as e:
+            errors.append(e)
+
+    before = threading.active_count()
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    runner.join(timeout=120)
+    assert not runner.is_alive(), "the run never ended: a partition waits at a barrier"
+    assert [str(e) for e in errors] == ["partition failed"]
+    assert threading.active_count() == before
+
+
 def test_threads_must_be_a_positive_whole_number():
     """threads = 0 is refused with a message, before anything compiles."""
     arrays = netspec.expand(netspec.loads(textwrap.dedent(NET.format(mode="exact"))))
