@@ -306,43 +306,10 @@ class _Partitioned:
         eng, lay, sync = self.eng, self.lay, self.sync
         t_stop = float(t_stop)
         if not self.loaded:
-            # compiled (or loaded) here, on this thread, before any thread calls it: a thread that
-            # failed in the dispatcher would leave the others waiting at their first barrier
-            step = sync[eng.Y_STEP]
-            sync[eng.Y_STEP] = eng.STEP_IDLE
-            eng.part_loop(lay.cfg, lay.net, st, nf, ni, self.parts, 0, sync, self.work, out, meta, counters, t_stop)
-            sync[eng.Y_STEP] = step
-            # and the growths, with nothing to grow: compiled now rather than in the timed loop
-            self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])
-            self.work, out = eng.grow_merge(meta, 0, self.work, out)
-            self.loaded = True
+            out = self._load(st, nf, ni, meta, out, counters, t_stop)
         while True:
-            args = [(lay.cfg, lay.net, st, nf, ni, self.parts, p, sync, self.work, out, meta, counters, t_stop)
-                    for p in range(self.parts.bounds.size - 1)]
-            errors = []
-
-            def partition(a):
-                try:
-                    eng.part_loop(*a)
-                except BaseException as e:
-                    errors.append(e)
-                    sync[eng.Y_ABORT] = 1     # the others would wait for this one at a barrier for ever
-
-            threads = [threading.Thread(target=partition, args=(a,), daemon=True) for a in args[1:]]
-            finished = False
-            try:
-                for th in threads:
-                    th.start()
-                eng.part_loop(*args[0])
-                finished = True
-            finally:
-                if not finished:    # an exception or a second Ctrl-C here: partition 0 will not come
-                    sync[eng.Y_ABORT] = 1
-                for th in threads:
-                    if th.ident is not None:
-                        th.join()
-            if errors:
-                raise errors[0]
+            self._run_partitions([(lay.cfg, lay.net, st, nf, ni, self.parts, p, sync, self.work, out, meta, counters,
+                                   t_stop) for p in range(self.parts.bounds.size - 1)])
             short = self.parts.state[:, eng.S_NEED] != eng.NEED_NOTHING
             if not short.any() and sync[eng.Y_MERGE_NEED] == 0:
                 break
@@ -359,6 +326,51 @@ class _Partitioned:
         counters += pc.sum(axis=0)
         pc[:] = 0
         return out
+
+    def _load(self, st, nf, ni, meta, out, counters, t_stop):
+        """Compiles (or loads) part_loop and the growths on this thread, before any worker calls
+        them: a worker that failed in the dispatcher would leave the others waiting at their
+        first barrier, and a growth's first compilation would land in the timed loop."""
+        eng, lay, sync = self.eng, self.lay, self.sync
+        step = sync[eng.Y_STEP]
+        sync[eng.Y_STEP] = eng.STEP_IDLE
+        eng.part_loop(lay.cfg, lay.net, st, nf, ni, self.parts, 0, sync, self.work, out, meta, counters, t_stop)
+        sync[eng.Y_STEP] = step
+        self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])   # nothing to grow
+        self.work, out = eng.grow_merge(meta, 0, self.work, out)
+        self.loaded = True
+        return out
+
+    def _run_partitions(self, args):
+        """part_loop(*args[p]) for every partition p, partition 0 on this thread, the others on
+        threads of their own; returns when all have returned, raising the error of one that
+        failed. A partition that fails, or partition 0 not coming at all (an exception or a second
+        Ctrl-C before its call), aborts the barrier: the others would wait there for ever."""
+        eng, sync = self.eng, self.sync
+        errors = []
+
+        def partition(a):
+            try:
+                eng.part_loop(*a)
+            except BaseException as e:
+                errors.append(e)
+                sync[eng.Y_ABORT] = 1
+
+        threads = [threading.Thread(target=partition, args=(a,), daemon=True) for a in args[1:]]
+        finished = False
+        try:
+            for th in threads:
+                th.start()
+            eng.part_loop(*args[0])
+            finished = True
+        finally:
+            if not finished:
+                sync[eng.Y_ABORT] = 1
+            for th in threads:
+                if th.ident is not None:
+                    th.join()
+        if errors:
+            raise errors[0]
 
     def harvest_samples(self, smp_r, smp_t, smp_v):
         eng, pa = self.eng, self.parts
