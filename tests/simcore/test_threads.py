@@ -91,6 +91,37 @@ def test_two_threads_from_one_element_buffers_give_the_same_run(monkeypatch, mod
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
+@pytest.mark.parametrize("mode", ["exact", "grid"])
+def test_random_networks_on_two_threads_in_one_window_chunks(monkeypatch, mode):
+    """Random small networks (several models, zero-delay stages, sources, recurrence) give the
+    same spikes and counters on two threads, with every buffer starting at one element and every
+    call of the partitions ending after one delay window (so they leave and come back at every
+    window, with spikes still to deliver), as on one thread."""
+    import sys
+    from pathlib import Path
+
+    import simcore.runner
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from random_networks import random_netlist
+
+    nets = [netspec.expand(netspec.loads(random_netlist(seed, mode=mode, duration_ms=80.0))) for seed in range(12)]
+    ones = [backends.run(arrays, threads=1, engine="all") for arrays in nets]
+    monkeypatch.setattr(simcore.runner, "FIRST_SIZES", dict.fromkeys(simcore.runner.FIRST_SIZES, 1))
+    monkeypatch.setattr(simcore.runner, "CHUNK_SECONDS", 1e-9)
+    spikes = 0
+    for arrays, one in zip(nets, ones):
+        two = backends.run(arrays, threads=2, engine="all")   # one engine per mode to compile
+        assert two.meta["threads"] == 2
+        for pop, (t, i) in one.spikes.items():
+            np.testing.assert_array_equal(t, two.spikes[pop][0])
+            np.testing.assert_array_equal(i, two.spikes[pop][1])
+            spikes += t.size
+        assert one.counters == two.counters
+    assert spikes > 1000
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
 @pytest.mark.parametrize("failing", [0, 1])
 def test_a_partition_that_fails_leaves_no_thread_waiting(monkeypatch, failing):
     """When one partition's call fails (partition 0 on the calling thread, or a worker), the
