@@ -14,19 +14,25 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 
-def _element_pointer(context, builder, aryty, ary, idx):
-    arr = context.make_array(aryty)(context, builder, ary)
-    return cgutils.get_item_pointer(context, builder, aryty, arr, [idx], wraparound=False)
+def _int64_vector(ary):
+    return isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1
+
+
+def _element_pointer(context, builder, sig, args):
+    """Pointer to element args[1] of the int64 vector args[0]."""
+    aryty = sig.args[0]
+    arr = context.make_array(aryty)(context, builder, args[0])
+    return cgutils.get_item_pointer(context, builder, aryty, arr, [args[1]], wraparound=False)
 
 
 @intrinsic
 def atomic_add(typingctx, ary, idx, val):
     """ary[idx] += val atomically; returns the value before."""
-    if not (isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1):
+    if not _int64_vector(ary):
         return None
 
     def codegen(context, builder, sig, args):
-        ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+        ptr = _element_pointer(context, builder, sig, args)
         v = context.cast(builder, args[2], sig.args[2], types.int64)
         return builder.atomic_rmw("add", ptr, v, "seq_cst")
     return types.int64(ary, idx, val), codegen
@@ -35,11 +41,11 @@ def atomic_add(typingctx, ary, idx, val):
 @intrinsic
 def atomic_load(typingctx, ary, idx):
     """ary[idx], read atomically."""
-    if not (isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1):
+    if not _int64_vector(ary):
         return None
 
     def codegen(context, builder, sig, args):
-        ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+        ptr = _element_pointer(context, builder, sig, args)
         return builder.load_atomic(ptr, "seq_cst", 8)
     return types.int64(ary, idx), codegen
 
@@ -47,11 +53,11 @@ def atomic_load(typingctx, ary, idx):
 @intrinsic
 def atomic_store(typingctx, ary, idx, val):
     """ary[idx] = val, written atomically."""
-    if not (isinstance(ary, types.Array) and ary.dtype == types.int64 and ary.ndim == 1):
+    if not _int64_vector(ary):
         return None
 
     def codegen(context, builder, sig, args):
-        ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+        ptr = _element_pointer(context, builder, sig, args)
         v = context.cast(builder, args[2], sig.args[2], types.int64)
         builder.store_atomic(v, ptr, "seq_cst", 8)
         return context.get_dummy_value()

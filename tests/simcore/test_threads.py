@@ -60,13 +60,7 @@ def test_two_threads_give_the_same_spikes_samples_and_counters_as_one(mode):
     assert two.meta["threads"] == 2
     assert two.meta["updates_on_threads"] > 0.5 * two.counters["n"]["neuron_updates"]
     assert sum(t.size for t, _ in one.spikes.values()) > 1000 and one.spikes["out"][0].size > 100
-    for pop in ("n", "src", "out", "cue"):
-        np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
-        np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
-    for pop, names in (("n", ("times", "v", "i_exc")), ("out", ("times", "v"))):
-        for name in names:
-            np.testing.assert_array_equal(one.state[pop][name], two.state[pop][name])
-    assert one.counters == two.counters
+    assert_same_run(one, two)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
@@ -81,13 +75,7 @@ def test_two_threads_from_one_element_buffers_give_the_same_run(monkeypatch, mod
     one = run(mode, threads=1)
     monkeypatch.setattr(simcore.runner, "FIRST_SIZES", dict.fromkeys(simcore.runner.FIRST_SIZES, 1))
     two = run(mode, threads=2)
-    for pop in ("n", "src", "out", "cue"):
-        np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
-        np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
-    for pop, names in (("n", ("times", "v", "i_exc")), ("out", ("times", "v"))):
-        for name in names:
-            np.testing.assert_array_equal(one.state[pop][name], two.state[pop][name])
-    assert one.counters == two.counters
+    assert_same_run(one, two)
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="Numba has one thread here")
@@ -157,6 +145,17 @@ def test_a_partition_that_fails_leaves_no_thread_waiting(monkeypatch, failing):
     assert not runner.is_alive(), "the run never ended: a partition waits at a barrier"
     assert [str(e) for e in errors] == ["partition failed"]
     assert threading.active_count() == before
+
+
+def assert_same_run(one, two):
+    """NET's spikes, samples and counters are the same in both results."""
+    for pop in ("n", "src", "out", "cue"):
+        np.testing.assert_array_equal(one.spikes[pop][0], two.spikes[pop][0])
+        np.testing.assert_array_equal(one.spikes[pop][1], two.spikes[pop][1])
+    for pop, names in (("n", ("times", "v", "i_exc")), ("out", ("times", "v"))):
+        for name in names:
+            np.testing.assert_array_equal(one.state[pop][name], two.state[pop][name])
+    assert one.counters == two.counters
 
 
 def test_threads_must_be_a_positive_whole_number():
