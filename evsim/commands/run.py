@@ -84,8 +84,14 @@ class ProgressBar:
         self.bar = tqdm(total=round(duration * self.scale, 6), unit=unit, unit_scale=False, delay=2.0, leave=False,
                         file=sys.stderr, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} " + unit + " simulated "
                                                     "[{elapsed}<{remaining}{postfix}]")
+        self.started = None
 
     def __call__(self, t, t_end, events, wall):
+        if self.started is None:
+            # the bar exists since before the engine compiled (or loaded): its elapsed time, ETA and
+            # start delay count from the run's start instead, ``wall`` seconds ago
+            self.started = self.bar._time() - wall
+            self.bar.start_t = self.bar.last_print_t = self.started
         self.bar.set_postfix_str(f"{events / wall:.3g} {self.rate_unit}" if wall > 0 else "", refresh=False)
         self.bar.update(round(t * self.scale, 6) - self.bar.n)   # update() honours the start delay
 
