@@ -798,8 +798,8 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
     srt_t, srt_i = work
     out_t, out_i = out[0], out[1]
     smp = (out_t[:0], out_i[:0], pa.out_sr[p], pa.out_st[p], pa.out_sv[p])
-    # the spikes of the stage just run, summed at the barrier after it: read from the logs, a
-    # partition that had none to deliver would find those of a faster one's next stage
+    # n_sp: the spikes of the stage just run, as the barrier after it summed them (counting the
+    # logs instead, a partition with none to deliver could see a faster one's next stage in them)
     n_sp = 0
     pending = 0
     first = k
@@ -847,7 +847,6 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
                         merge_logs(cfg, net, pmeta, pa.spk_t, pa.spk_i, meta, srt_t, srt_i, out_t, out_i, counters,
                                    n_sp)
                         sync[Y_MERGED] = 1
-                        sync[Y_MERGE_NEED] = 0
                     else:
                         sync[Y_MERGE_NEED] = n_sp
                 short = int(state[S_NEED] != NEED_NOTHING or (p == 0 and sync[Y_MERGE_NEED] > 0))
@@ -872,9 +871,10 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
             last = stage == cfg.n_stages - 1
             # what the queue holds once this bucket's entries are released, if this is its last stage
             left = mine[M_PENDING] - (slots[slot, SCOUNT] if last else 0)
+            # (the first filled bucket matters only where a bucket ends)
             any_need, n_sp, pending, first, overflow = meet(
                 sync, n_parts, p, int(state[S_NEED] != NEED_NOTHING), mine[M_STAGE], int(left > 0),
-                first_filled(cfg, slots, k + 1 if last else k), mine[M_OVERFLOW])
+                first_filled(cfg, slots, k + 1) if last else k, mine[M_OVERFLOW])
             if any_need:
                 break
             if not last:
@@ -990,15 +990,6 @@ def grow_rows_i(a, need):
         for x in range(a.shape[1]):
             b[r, x] = a[r, x]
     return b
-
-
-@kernel
-def grow_merge(meta, n_sp, work, out):
-    """work and out with room for merge_logs of n_sp spikes."""
-    srt_t, srt_i = work
-    out_t, out_i, out_sr, out_st, out_sv = out
-    return ((grow_f(srt_t, 2 * n_sp), grow_i(srt_i, 2 * n_sp)),
-            (grow_f(out_t, meta[M_SPIKES] + n_sp), grow_i(out_i, meta[M_SPIKES] + n_sp), out_sr, out_st, out_sv))
 
 
 @kernel(internal=True, refcounted=False)
@@ -1149,7 +1140,7 @@ def schedule_wakes(cfg, nf, ni, q, meta, slots, touched, lo, hi, k):
     """Pushes the wakes that the neurons touched[lo:hi] asked for (nf[j, WAKE_DUE], inf: none).
     Together after their updates rather than each right after its own: a push waits on a division
     and on its bucket's fill count, and that chain held up the next neuron's work (CUBA on one
-    thread 0.170 -> 0.163 s; batches of 8 to 32 alike)."""
+    thread, alternating, medians of 7: 0.167-0.179 -> 0.162-0.171 s; batches of 8 to 32 alike)."""
     qf, qi, chunk_next = q
     for x in range(lo, hi):
         j = touched[x]

@@ -287,7 +287,7 @@ class _Partitioned:
             np.empty((P, stage), dtype=np.int64), np.empty((P, stage)), np.empty((P, stage), dtype=np.int64),
             np.empty((P, smp), dtype=np.int64), np.empty((P, smp)), np.empty((P, vals)),
             np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
-            # the solver workspace per partition, each row padded (run_until's shapes are cut from it)
+            # the solver workspace per partition, each row padded (part_loop cuts run_buckets' shapes from it)
             np.empty((P, 17, n_state)), np.empty((P, MAX_TERMS + 16)), np.empty((P, MAX_TERMS + 16)),
             np.empty((P, MAX_TERMS + 16)), np.empty((P, 4, MAX_TERMS + 1, MAX_TERMS)),
             np.zeros((P, MAX_TERMS + 17), dtype=np.int64), np.empty((P, ROOT_ROWS + 2, MAX_TERMS)))
@@ -306,7 +306,7 @@ class _Partitioned:
         eng, lay, sync = self.eng, self.lay, self.sync
         t_stop = float(t_stop)
         if not self.loaded:
-            out = self._load(st, nf, ni, meta, out, counters, t_stop)
+            self._load(st, nf, ni, meta, out, counters, t_stop)
         while True:
             self._run_partitions([(lay.cfg, lay.net, st, nf, ni, self.parts, p, sync, self.work, out, meta, counters,
                                    t_stop) for p in range(self.parts.bounds.size - 1)])
@@ -317,8 +317,11 @@ class _Partitioned:
             if short.any():
                 self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])
                 self.parts.state[:, eng.S_NEED] = eng.NEED_NOTHING
-            if sync[eng.Y_MERGE_NEED]:
-                self.work, out = eng.grow_merge(meta, sync[eng.Y_MERGE_NEED], self.work, out)
+            n_sp = sync[eng.Y_MERGE_NEED]
+            if n_sp:    # partition 0's merge: its buffer (and the sort's scratch) and the record
+                n = meta[eng.M_SPIKES] + n_sp
+                self.work = (_grown(self.work[0], 2 * n_sp), _grown(self.work[1], 2 * n_sp))
+                out = (_grown(out[0], n), _grown(out[1], n)) + out[2:]
                 sync[eng.Y_MERGE_NEED] = 0
         # the partitions' counters into the run's (spikes are counted by partition 0's merge)
         pc = self.parts.counters[:, :counters.shape[0], :]
@@ -328,18 +331,16 @@ class _Partitioned:
         return out
 
     def _load(self, st, nf, ni, meta, out, counters, t_stop):
-        """Compiles (or loads) part_loop and the growths on this thread, before any worker calls
+        """Compiles (or loads) part_loop and grow_parts on this thread, before any worker calls
         them: a worker that failed in the dispatcher would leave the others waiting at their
-        first barrier, and a growth's first compilation would land in the timed loop."""
+        first barrier, and grow_parts' first compilation would land in the timed loop."""
         eng, lay, sync = self.eng, self.lay, self.sync
         step = sync[eng.Y_STEP]
         sync[eng.Y_STEP] = eng.STEP_IDLE
         eng.part_loop(lay.cfg, lay.net, st, nf, ni, self.parts, 0, sync, self.work, out, meta, counters, t_stop)
         sync[eng.Y_STEP] = step
         self.parts = eng.grow_parts(lay.cfg, self.parts, sync[eng.Y_BUCKET], st.shape[1])   # nothing to grow
-        self.work, out = eng.grow_merge(meta, 0, self.work, out)
         self.loaded = True
-        return out
 
     def _run_partitions(self, args):
         """part_loop(*args[p]) for every partition p, partition 0 on this thread, the others on
