@@ -65,6 +65,7 @@ WAKE_BATCH = 16
 # np.int64, not int: a literal constant argument would compile push/schedule once per value
 KIND_WAKE = np.int64(-1)
 KIND_SAMPLE = np.int64(-2)
+WAKE_AUX = np.int64(0)    # a wake's aux column: unused (ni[j, WAKE_AT] tells the wake that counts)
 NEURON_KIND = 0
 GENERATOR_KIND = 1
 LIST_KIND = 2
@@ -78,8 +79,10 @@ SHEAD, STAIL, SFILL, SCOUNT = 0, 1, 2, 3
 # same column) the wake run_neuron asked for, until run_stage pushes it with the rest of its batch
 T_STATE, REF_UNTIL, SAFE, NEXT_SRC = 0, 1, 2, 3
 WAKE_DUE = NEXT_SRC
-# per-neuron int columns of `ni`
-VERSION, SRC_POS, NB_HEAD = 0, 1, 2
+# per-neuron int columns of `ni`: WAKE_AT, the bucket of the one wake of the neuron's (or next spike
+# of the source's) that counts (-1: none queued); the queue may hold others, superseded, which
+# group_stage drops: they lie in other buckets, or behind the one that counts in its bucket
+WAKE_AT, SRC_POS, NB_HEAD = 0, 1, 2
 # population columns of `pop_i`
 P_OFFSET, P_MODEL, P_KIND, P_STAGE, P_RECORD, P_PROJ_LO, P_PROJ_HI = 0, 1, 2, 3, 4, 5, 6
 # projection columns of `proj_i` and `proj_f`
@@ -100,6 +103,7 @@ M_STAGE = 8       # spikes found so far in the current stage
 M_OVERFLOW = 9    # 1 if a neuron fired more often within one bucket than the spike buffer holds
 M_THREADS = 10    # threads of the run (set by the runner, for the record)
 M_SPLIT = 11      # neuron updates done by partitions (part_loop; added up by the runner)
+M_NFREE = 12      # chunks in the free list
 # stage_part's progress through a stage (columns of its ``state``), and what it ran short of
 S_PHASE, S_NEED, S_TOUCHED, S_SAMPLES, S_MODEL, S_TI, S_DELIVERED, S_STAGE, S_ENTRIES, S_COLUMNS = \
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -138,14 +142,9 @@ def chunks_needed(n_entries, n_slots):
 
 @kernel(internal=True, refcounted=False)
 def has_room(chunk_next, meta, n_entries, n_slots):
-    """Whether the free list holds ``chunks_needed`` chunks."""
-    need = chunks_needed(n_entries, n_slots)
-    free = 0
-    c = meta[M_FREE]
-    while c >= 0 and free < need:
-        free += 1
-        c = chunk_next[c]
-    return free >= need
+    """Whether the free list holds ``chunks_needed`` chunks (counted in meta[M_NFREE]: walking the
+    list, ~70 chunks for a CUBA bucket, took three walks per bucket)."""
+    return meta[M_NFREE] >= chunks_needed(n_entries, n_slots)
 
 
 @kernel
@@ -171,6 +170,7 @@ def reserve(q, meta, n_entries, n_slots):
     for c in range(old, new):
         next2[c] = c + 1 if c + 1 < new else meta[M_FREE]
     meta[M_FREE] = old
+    meta[M_NFREE] += new - old
     meta[M_CHUNKS] = new
     return (qf2, qi2, next2)
 
@@ -181,6 +181,7 @@ def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     if slots[b, STAIL] < 0 or slots[b, SFILL] == CHUNK:
         c = meta[M_FREE]
         meta[M_FREE] = chunk_next[c]
+        meta[M_NFREE] -= 1
         chunk_next[c] = -1
         if slots[b, STAIL] < 0:
             slots[b, SHEAD] = c
@@ -199,16 +200,24 @@ def push(qf, qi, chunk_next, meta, slots, b, t, tgt, w, kind, aux):
     qi[e, QKIND] = kind
 
 
-@kernel(internal=True, refcounted=False)
-def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
-    """Pushes an entry for time t into its bucket (after bucket k), or into the farthest bucket
-    the ring can hold if t lies beyond it (the entry is pushed on when that bucket comes)."""
+@kernel(internal=True, refcounted=False, inline="always")
+def bucket_after(cfg, k, t):
+    """The bucket an entry for time t goes into after bucket k: its own, or the farthest bucket the
+    ring can hold if t lies beyond it (the entry is pushed on when that bucket comes)."""
     b = bucket_of(cfg, t)
     if b <= k:
         b = k + 1
     if b > k + cfg.n_slots - 2:
         b = k + cfg.n_slots - 2
+    return b
+
+
+@kernel(internal=True, refcounted=False)
+def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
+    """Pushes an entry for time t into bucket_after(k, t); returns that bucket."""
+    b = bucket_after(cfg, k, t)
     push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, tgt, w, kind, aux)
+    return b
 
 
 @kernel(internal=True, refcounted=False)
@@ -217,6 +226,7 @@ def release(chunk_next, meta, slots, b):
     if slots[b, SHEAD] >= 0:
         chunk_next[slots[b, STAIL]] = meta[M_FREE]
         meta[M_FREE] = slots[b, SHEAD]
+        meta[M_NFREE] += (slots[b, SCOUNT] + CHUNK - 1) // CHUNK     # push fills a chunk before the next
     meta[M_PENDING] -= slots[b, SCOUNT]
     slots[b, SHEAD] = -1
     slots[b, STAIL] = -1
@@ -511,7 +521,6 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         # not woken, only inputs of weight <= 0 (or samples), no spike, and the pending wake (at
         # SAFE) lies beyond this bucket: it stays valid, since those inputs only delay crossings
         return n_s, n_v, math.inf
-    ni[j, VERSION] += 1
     t_w = predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     return n_s, n_v, t_w
 
@@ -551,7 +560,10 @@ def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, pop_i, po
         if math.isinf(t) or t >= cfg.t_end:
             return
         if bucket_of(cfg, t) > k:
-            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+            b = bucket_after(cfg, k, t)
+            if not k < ni[j, WAKE_AT] <= b:    # else queued already (a sample ran the source)
+                push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, j, 0.0, KIND_WAKE, WAKE_AUX)
+                ni[j, WAKE_AT] = b
             return
         emit(spk_t, spk_i, meta, t, j)
         nf[j, NEXT_SRC] = next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni,
@@ -574,9 +586,11 @@ def start(cfg, net, st, nf, ni, q, meta, slots, lo, hi):
                                  net.pop_key, net.neuron_pop, net.src_ptr, net.src_times, ni, j, -math.inf)
             nf[j, NEXT_SRC] = t
             if t < cfg.t_end:
-                schedule(cfg, qf, qi, chunk_next, meta, slots, np.int64(-1), t, j, 0.0, KIND_WAKE, ni[j, VERSION])
+                ni[j, WAKE_AT] = schedule(cfg, qf, qi, chunk_next, meta, slots, np.int64(-1), t, j, 0.0, KIND_WAKE,
+                                          WAKE_AUX)
         else:
-            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, ni[j, VERSION])
+            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, WAKE_AUX)
+            ni[j, WAKE_AT] = 0
     for r in range(n_rec):
         if lo <= net.rec_neuron[r] < hi:
             push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
@@ -649,6 +663,10 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
     if state[S_PHASE] == PH_GROUP:
         if order.size < slots[slot, SCOUNT]:
             state[S_NEED] = NEED_ORDER      # zero delays add entries
+            return
+        if not has_room(q[2], meta, slots[slot, SCOUNT], cfg.n_slots):
+            state[S_NEED] = NEED_QUEUE      # group_stage pushes on the wakes that came early
+            state[S_ENTRIES] = slots[slot, SCOUNT]
             return
         n_touched, n_samples = group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, stage)
         state[S_TOUCHED] = n_touched
@@ -965,6 +983,7 @@ def reserve_part(qf, qi, cn, pmeta, p, n_entries, n_slots):
         for x in range(old, new):
             cn2[c, x] = x + 1 if x + 1 < new else pmeta[c, M_FREE]
         pmeta[c, M_FREE] = old
+        pmeta[c, M_NFREE] += new - old
         pmeta[c, M_CHUNKS] = new
     return qf2, qi2, cn2
 
@@ -1026,8 +1045,21 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, s
             if staged and net.pop_i[pop, P_STAGE] != stage:
                 continue
             kind = qi[e, QKIND]
-            if kind == KIND_WAKE and qi[e, QAUX] != ni[j, VERSION]:
-                continue  # a stale prediction
+            if kind == KIND_WAKE:
+                if ni[j, WAKE_AT] != k:
+                    continue  # superseded, or handled already (a second one in this bucket)
+                # a neuron's wake that came early (its wake time, nf[j, SAFE], moved later since it
+                # was pushed) goes on to that time, or is dropped if it wants none; a source's
+                # SAFE stays -inf, its spike is due
+                t_w = nf[j, SAFE]
+                if t_w > bucket_start(cfg, k) and (t_w >= cfg.t_end or bucket_of(cfg, t_w) > k):
+                    if t_w < cfg.t_end:
+                        ni[j, WAKE_AT] = schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE,
+                                                  WAKE_AUX)
+                    else:
+                        ni[j, WAKE_AT] = -1
+                    continue
+                ni[j, WAKE_AT] = -1
             if kind == KIND_SAMPLE:
                 # samples this entry can lead to within the bucket (one per interval)
                 n_samples += int(cfg.width / net.rec_every[net.rec_group[qi[e, QAUX]]]) + 2
@@ -1084,7 +1116,8 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
     if ``is_source``); returns where it stopped (n_touched, or earlier when the stage's spike
     buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
     ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model, each
-    dispatch reduced to that model's kernels. A neuron's new wake is scheduled at once."""
+    dispatch reduced to that model's kernels. The neurons' new wakes are pushed in batches of
+    WAKE_BATCH (schedule_wakes)."""
     qf, qi, chunk_next = q
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
@@ -1111,7 +1144,6 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         sv = st[j:j + 1]
         pv = net.params[net.prow[j]:net.prow[j] + 1]
         i0 = j * 0
-        ni[j, VERSION] += 1
         for x in range(m):
             f = order[x]
             if qi[f, QKIND] != KIND_SAMPLE:
@@ -1140,13 +1172,21 @@ def schedule_wakes(cfg, nf, ni, q, meta, slots, touched, lo, hi, k):
     """Pushes the wakes that the neurons touched[lo:hi] asked for (nf[j, WAKE_DUE], inf: none).
     Together after their updates rather than each right after its own: a push waits on a division
     and on its bucket's fill count, and that chain held up the next neuron's work (CUBA on one
-    thread, alternating, medians of 7: 0.167-0.179 -> 0.162-0.171 s; batches of 8 to 32 alike)."""
+    thread, alternating, medians of 7: 0.167-0.179 -> 0.162-0.171 s; batches of 8 to 32 alike).
+
+    A neuron whose queued wake comes no later than the new one's bucket keeps it and pushes
+    nothing: when it comes early, group_stage pushes it on to the neuron's wake time then
+    (nf[j, SAFE]) without updating the neuron, or drops it. A CUBA neuron gets an input every 2-3
+    ms and a wake at its safe time after each; pushing one per update made most of them stale."""
     qf, qi, chunk_next = q
     for x in range(lo, hi):
         j = touched[x]
         t_w = nf[j, WAKE_DUE]
         if t_w < cfg.t_end:
-            schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE, ni[j, VERSION])
+            b = bucket_after(cfg, k, t_w)
+            if not k < ni[j, WAKE_AT] <= b:
+                push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t_w, j, 0.0, KIND_WAKE, WAKE_AUX)
+                ni[j, WAKE_AT] = b
 
 
 @kernel(internal=True, refcounted=False, inline="always")

@@ -74,6 +74,7 @@ class Simulation:
         nf[:, eng.SAFE] = -math.inf
         nf[:, eng.NEXT_SRC] = math.inf
         ni = np.zeros((n, 3), dtype=np.int64)
+        ni[:, eng.WAKE_AT] = -1
         ni[:, eng.NB_HEAD] = -1
         meta = np.zeros(16, dtype=np.int64)
         meta[eng.M_THREADS] = self.threads
@@ -206,6 +207,7 @@ class _Single:
     def start(self, st, nf, ni, meta):
         eng, lay = self.eng, self.lay
         meta[eng.M_FREE] = 0
+        meta[eng.M_NFREE] = self.chunks
         meta[eng.M_CHUNKS] = self.chunks
         self.ws = eng.workspace(st.shape[1])    # here, where its first compilation is timed with the engine's
         self.q = eng.start(lay.cfg, lay.net, st, nf, ni, self.q, meta, self.slots, np.int64(0), np.int64(lay.cfg.n))
@@ -271,6 +273,7 @@ class _Partitioned:
         cn[:] = np.append(np.arange(1, chunks, dtype=np.int64), -1)
         pmeta = np.zeros((P, 16 + eng.META_PAD), dtype=np.int64)
         pmeta[:, eng.M_FREE] = 0
+        pmeta[:, eng.M_NFREE] = chunks
         pmeta[:, eng.M_CHUNKS] = chunks
         slots = np.zeros((P, cfg.n_slots, 4), dtype=np.int64)
         slots[:, :, eng.SHEAD] = -1

@@ -288,3 +288,63 @@ def test_buffers_grown_from_one_element_give_the_same_run(monkeypatch, mode):
             np.testing.assert_array_equal(default.state[pop][key], tiny.state[pop][key])
     assert default.counters == tiny.counters
     assert sum(len(t) for t, _ in default.spikes.values()) > 100
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_free_chunk_count_follows_the_free_list(monkeypatch, threads):
+    """has_room trusts the free-chunk count (meta[M_NFREE]) that push, release and the queue's
+    growth keep: from one-chunk queues, after every kernel call, it equals the free list's length."""
+    import numba
+
+    import simcore.runner as runner
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("Numba has one thread here")
+    monkeypatch.setattr(runner, "FIRST_SIZES", dict.fromkeys(runner.FIRST_SIZES, 1))
+    monkeypatch.setattr(runner, "CHUNK_SECONDS", 1e-9)
+    checked = []
+
+    def check(eng, chunk_next, meta):
+        n, c = 0, meta[eng.M_FREE]
+        while c >= 0:
+            n, c = n + 1, chunk_next[c]
+        checked.append((n, int(meta[eng.M_NFREE])))
+
+    single, parts = runner._Single.until, runner._Partitioned.until
+
+    def single_until(self, st, nf, ni, meta, *args):
+        out = single(self, st, nf, ni, meta, *args)
+        check(self.eng, self.q[2], meta)
+        return out
+
+    def parts_until(self, *args):
+        out = parts(self, *args)
+        for p in range(self.parts.bounds.size - 1):
+            check(self.eng, self.parts.cn[p], self.parts.meta[p])
+        return out
+
+    monkeypatch.setattr(runner._Single, "until", single_until)
+    monkeypatch.setattr(runner._Partitioned, "until", parts_until)
+    net = netspec.load("yaml_models/cuba.yaml", overrides=["time.duration=0.05 s"])
+    backends.run(net, threads=threads)
+    assert len(checked) > 20
+    assert all(n == counted for n, counted in checked), checked[:5]
+    assert max(counted for _, counted in checked) > 0
+
+
+def test_a_wake_beyond_the_rings_reach_costs_no_update_until_due():
+    """A wake parked in the ring's farthest bucket (the ring reaches 6.2 ms ahead here) is pushed
+    on when that bucket comes, without updating the neuron: a neuron whose first possible crossing
+    is 0.95 s away costs its first update and the safe-time steps after 0.95 s, not one per 6 ms."""
+    r, arrays = run("""
+        time: {duration: 1 s, mode: exact, dt: 0.1 ms}
+        populations:
+          n: {size: 1, model: lif_exp, params: {tau_m: 1 s, e_l: 0 mV, v_th: 10 mV, v_reset: 0 mV, i_bias: 10.5 mV}}
+        projections:
+          - {name: self, from: n, to: n, connect: all_to_all, weight: 0 mV, delay: 0.1 ms}
+        record: {spikes: all}
+        """)
+    sim = Simulation(arrays)
+    assert (sim.layout.cfg.n_slots - 2) * sim.layout.cfg.width < 0.007
+    assert r.counters["n"]["spikes"] == 0
+    assert 2 <= r.counters["n"]["neuron_updates"] <= 20     # 164 when each parked wake ran the neuron
