@@ -13,6 +13,15 @@ reference counting), then runs the simulation RUNS more times:
 A function's range reaches to the next named address, so code inlined into a function counts as
 that function's, and code Numba links into a caller's library (each callee is compiled again
 there) may fall under the name before it: trust the runtime helpers' names and the large entries.
+
+With a third argument FUNCTION (e.g. run_buckets, into which nearly all of the engine is inlined)
+it also writes that function's machine code to /tmp/perf-PID-FUNCTION.bin and prints where it
+was loaded, for samples per instruction:
+
+    objdump -D -b binary -mi386:x86-64 --adjust-vma=ADDR /tmp/perf-PID-FUNCTION.bin > code.s
+    perf script -i perf.data -F ip,sym | awk '$2 == "FUNCTION" {print $1}' | sort | uniq -c | sort -rn
+
+(samples pile up on the instruction after the one that stalls; docs/engine.md "Latency, not work").
 """
 from __future__ import annotations
 
@@ -46,8 +55,8 @@ def named_addresses() -> list[tuple[int, str]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(__doc__.strip().splitlines()[0], "\nusage: perf_names.py NETLIST RUNS", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print(__doc__.strip().splitlines()[0], "\nusage: perf_names.py NETLIST RUNS [FUNCTION]", file=sys.stderr)
         return 2
     net = netspec.load(argv[0])
     backends.run(net)
@@ -57,6 +66,23 @@ def main(argv: list[str]) -> int:
         for (addr, name), (nxt, _) in zip(names, names[1:] + [(names[-1][0] + 4096, "")]):
             fh.write(f"{addr:x} {nxt - addr:x} {name}\n")
     print(f"{len(names)} names in {path}", file=sys.stderr)
+    if len(argv) == 3:
+        import ctypes
+
+        ranges = [(addr, nxt - addr) for (addr, name), (nxt, _) in zip(names, names[1:]) if name == argv[2]]
+        if not ranges:
+            print(f"no compiled function named {argv[2]!r}", file=sys.stderr)
+            return 2
+        addr, size = max(ranges, key=lambda r: r[1])
+        with open("/proc/self/maps") as fh:     # the next name may lie in another mapping: stop at this one's end
+            for line in fh:
+                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                if lo <= addr < hi:
+                    size = min(size, hi - addr)
+        code = f"/tmp/perf-{os.getpid()}-{argv[2]}.bin"
+        with open(code, "wb") as fh:
+            fh.write(ctypes.string_at(addr, size))
+        print(f"{argv[2]}: {size} bytes at {addr:#x} in {code}", file=sys.stderr)
     for _ in range(int(argv[1])):
         backends.run(net)
     return 0

@@ -140,8 +140,8 @@ def chunks_needed(n_entries, n_slots):
     return (n_entries + CHUNK - 1) // CHUNK + min(n_entries, n_slots) + 1
 
 
-@kernel(internal=True, refcounted=False)
-def has_room(chunk_next, meta, n_entries, n_slots):
+@kernel(internal=True, refcounted=False, inline="always")
+def has_room(meta, n_entries, n_slots):
     """Whether the free list holds ``chunks_needed`` chunks (counted in meta[M_NFREE]: walking the
     list, ~70 chunks for a CUBA bucket, took three walks per bucket)."""
     return meta[M_NFREE] >= chunks_needed(n_entries, n_slots)
@@ -151,7 +151,7 @@ def has_room(chunk_next, meta, n_entries, n_slots):
 def reserve(q, meta, n_entries, n_slots):
     """Makes room for ``n_entries`` appends to at most ``n_slots`` buckets; returns the queue."""
     qf, qi, chunk_next = q
-    if has_room(chunk_next, meta, n_entries, n_slots):
+    if has_room(meta, n_entries, n_slots):
         return q
     need = chunks_needed(n_entries, n_slots)
     old = meta[M_CHUNKS]
@@ -664,7 +664,7 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
         if order.size < slots[slot, SCOUNT]:
             state[S_NEED] = NEED_ORDER      # zero delays add entries
             return
-        if not has_room(q[2], meta, slots[slot, SCOUNT], cfg.n_slots):
+        if not has_room(meta, slots[slot, SCOUNT], cfg.n_slots):
             state[S_NEED] = NEED_QUEUE      # group_stage pushes on the wakes that came early
             state[S_ENTRIES] = slots[slot, SCOUNT]
             return
@@ -677,7 +677,7 @@ def stage_part(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, order, spk_
     if state[S_PHASE] == PH_RUN and state[S_TOUCHED] > 0:
         n_samples = state[S_SAMPLES]
         # room: one wake per touched neuron, and the samples (and next samples) due
-        if not has_room(q[2], meta, state[S_TOUCHED] + n_samples, cfg.n_slots):
+        if not has_room(meta, state[S_TOUCHED] + n_samples, cfg.n_slots):
             state[S_NEED] = NEED_QUEUE
             state[S_ENTRIES] = state[S_TOUCHED] + n_samples
             return
@@ -852,7 +852,7 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
                     n_del = 0
                     for x in range(n_parts):
                         n_del += delivery_count(net, pa.spk_i[x], pmeta[x, M_STAGE], pa.syn_ptr, p)
-                    if has_room(q[2], mine, n_del, cfg.n_slots):
+                    if has_room(mine, n_del, cfg.n_slots):
                         for x in range(n_parts):
                             push_deliveries(cfg, net, q, mine, slots, pa.spk_t[x], pa.spk_i[x], pmeta[x, M_STAGE],
                                             k_del, pa.syn_ptr, p)
@@ -964,7 +964,7 @@ def reserve_part(qf, qi, cn, pmeta, p, n_entries, n_slots):
     """reserve for partition p of the stacked queues: if its free list is short, every
     partition's pool grows to the same new size (the new chunks put in front of each free list).
     Returns the queues."""
-    if has_room(cn[p], pmeta[p], n_entries, n_slots):
+    if has_room(pmeta[p], n_entries, n_slots):
         return qf, qi, cn
     parts = qf.shape[0]
     old = cn.shape[1]
@@ -1212,7 +1212,7 @@ def deliver(cfg, net, q, meta, slots, spk_t, spk_i, k, out, counters, state):
     if out[0].size < meta[M_SPIKES] + n_sp:
         return NEED_RECORD
     n_del = delivery_count(net, spk_i, n_sp, net.pop_i[:0], n_sp * 0)
-    if not has_room(q[2], meta, n_del, cfg.n_slots):
+    if not has_room(meta, n_del, cfg.n_slots):
         state[S_ENTRIES] = n_del
         return NEED_QUEUE
     srt_t = spk_t[:n_sp]
