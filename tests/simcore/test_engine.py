@@ -348,3 +348,30 @@ def test_a_wake_beyond_the_rings_reach_costs_no_update_until_due():
     assert (sim.layout.cfg.n_slots - 2) * sim.layout.cfg.width < 0.007
     assert r.counters["n"]["spikes"] == 0
     assert 2 <= r.counters["n"]["neuron_updates"] <= 20     # 164 when each parked wake ran the neuron
+
+
+@pytest.mark.parametrize("mode", ["exact", "grid"])
+def test_sampling_a_source_changes_no_spike(mode):
+    """A sample runs its source without its next spike being due: the source keeps the spike it
+    has queued (one per source counts), so sampling every step changes no spike of the sources or
+    of their targets, and each source's draw counter stays within one of the spikes it emitted."""
+    text = """
+        time: {{duration: 200 ms, mode: {mode}, dt: 0.1 ms}}
+        populations:
+          src: {{size: 20, model: poisson, params: {{rate: 40 Hz}}}}
+          n: {{size: 10, model: lif_exp, params: {{tau_m: 20 ms, tau_exc: 5 ms, e_l: 0 mV, v_th: 10 mV, v_reset: 0 mV}}}}
+        projections:
+          - {{name: input, from: src, to: n, connect: all_to_all, weight: 3 mV, delay: 1 ms}}
+        record:
+          spikes: all
+          {state}
+        """
+    plain, _ = run(text.format(mode=mode, state=""))
+    sampled, _ = run(text.format(mode=mode, state="state: {src: {vars: [count], every: 0.1 ms}}"))
+    for pop in ("src", "n"):
+        for a, b in zip(plain.spikes[pop], sampled.spikes[pop]):
+            np.testing.assert_array_equal(a, b)
+    assert plain.spikes["src"][0].size > 100 and plain.spikes["n"][0].size > 10
+    drawn = sampled.state["src"]["count"][-1]
+    emitted = np.bincount(sampled.spikes["src"][1], minlength=20)
+    assert np.all((drawn - emitted >= 0) & (drawn - emitted <= 1))
