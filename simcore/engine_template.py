@@ -142,8 +142,9 @@ def chunks_needed(n_entries, n_slots):
 
 @kernel(internal=True, refcounted=False, inline="always")
 def has_room(meta, n_entries, n_slots):
-    """Whether the free list holds ``chunks_needed`` chunks (counted in meta[M_NFREE]: walking the
-    list, ~70 chunks for a CUBA bucket, took three walks per bucket)."""
+    """Whether the free list holds ``chunks_needed`` chunks, counted in meta[M_NFREE] (a walk along
+    the list, as before, went over n_slots + 1 chunks or more for any bucket of 64 entries or more,
+    at each of the bucket's checks)."""
     return meta[M_NFREE] >= chunks_needed(n_entries, n_slots)
 
 
@@ -214,10 +215,19 @@ def bucket_after(cfg, k, t):
 
 @kernel(internal=True, refcounted=False)
 def schedule(cfg, qf, qi, chunk_next, meta, slots, k, t, tgt, w, kind, aux):
-    """Pushes an entry for time t into bucket_after(k, t); returns that bucket."""
+    """Pushes an entry for time t into bucket_after(k, t)."""
+    push(qf, qi, chunk_next, meta, slots, bucket_after(cfg, k, t) & (cfg.n_slots - 1), t, tgt, w, kind, aux)
+
+
+@kernel(internal=True, refcounted=False, inline="always")
+def queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, k, t, j):
+    """Queues neuron j's wake (a source's next spike) for time t after bucket k, unless the wake
+    that counts, in bucket ni[j, WAKE_AT], comes no later: group_stage pushes that one on to the
+    neuron's wake time when it comes early."""
     b = bucket_after(cfg, k, t)
-    push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, tgt, w, kind, aux)
-    return b
+    if not k < ni[j, WAKE_AT] <= b:
+        push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, j, 0.0, KIND_WAKE, WAKE_AUX)
+        ni[j, WAKE_AT] = b
 
 
 @kernel(internal=True, refcounted=False)
@@ -560,10 +570,7 @@ def run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, pop_i, po
         if math.isinf(t) or t >= cfg.t_end:
             return
         if bucket_of(cfg, t) > k:
-            b = bucket_after(cfg, k, t)
-            if not k < ni[j, WAKE_AT] <= b:    # else queued already (a sample ran the source)
-                push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t, j, 0.0, KIND_WAKE, WAKE_AUX)
-                ni[j, WAKE_AT] = b
+            queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, k, t, j)   # queued already if a sample ran it
             return
         emit(spk_t, spk_i, meta, t, j)
         nf[j, NEXT_SRC] = next_source_time(cfg, sv, pv, i0, pop_i, pop_key, neuron_pop, src_ptr, src_times, ni,
@@ -586,11 +593,9 @@ def start(cfg, net, st, nf, ni, q, meta, slots, lo, hi):
                                  net.pop_key, net.neuron_pop, net.src_ptr, net.src_times, ni, j, -math.inf)
             nf[j, NEXT_SRC] = t
             if t < cfg.t_end:
-                ni[j, WAKE_AT] = schedule(cfg, qf, qi, chunk_next, meta, slots, np.int64(-1), t, j, 0.0, KIND_WAKE,
-                                          WAKE_AUX)
+                queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, np.int64(-1), t, j)
         else:
-            push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, j, 0.0, KIND_WAKE, WAKE_AUX)
-            ni[j, WAKE_AT] = 0
+            queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, np.int64(-1), 0.0, j)    # bucket 0
     for r in range(n_rec):
         if lo <= net.rec_neuron[r] < hi:
             push(qf, qi, chunk_next, meta, slots, np.int64(0), 0.0, np.int64(net.rec_neuron[r]), 0.0, KIND_SAMPLE, r)
@@ -1029,6 +1034,7 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, s
     # 0.956 median over 9 pairs, three of them in a slow spell of the machine)
     staged = cfg.n_stages > 1
     by_pop = staged or ONLY_MODEL < 0
+    k_start = bucket_start(cfg, k)
     c = slots[slot, SHEAD]
     while c >= 0:
         used = slots[slot, SFILL] if c == slots[slot, STAIL] else CHUNK
@@ -1048,18 +1054,15 @@ def group_stage(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, k, slot, s
             if kind == KIND_WAKE:
                 if ni[j, WAKE_AT] != k:
                     continue  # superseded, or handled already (a second one in this bucket)
+                ni[j, WAKE_AT] = -1
                 # a neuron's wake that came early (its wake time, nf[j, SAFE], moved later since it
                 # was pushed) goes on to that time, or is dropped if it wants none; a source's
                 # SAFE stays -inf, its spike is due
                 t_w = nf[j, SAFE]
-                if t_w > bucket_start(cfg, k) and (t_w >= cfg.t_end or bucket_of(cfg, t_w) > k):
+                if t_w > k_start and (t_w >= cfg.t_end or bucket_of(cfg, t_w) > k):
                     if t_w < cfg.t_end:
-                        ni[j, WAKE_AT] = schedule(cfg, qf, qi, chunk_next, meta, slots, k, t_w, j, 0.0, KIND_WAKE,
-                                                  WAKE_AUX)
-                    else:
-                        ni[j, WAKE_AT] = -1
+                        queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, k, t_w, j)
                     continue
-                ni[j, WAKE_AT] = -1
             if kind == KIND_SAMPLE:
                 # samples this entry can lead to within the bucket (one per interval)
                 n_samples += int(cfg.width / net.rec_every[net.rec_group[qi[e, QAUX]]]) + 2
@@ -1174,19 +1177,16 @@ def schedule_wakes(cfg, nf, ni, q, meta, slots, touched, lo, hi, k):
     and on its bucket's fill count, and that chain held up the next neuron's work (CUBA on one
     thread, alternating, medians of 7: 0.167-0.179 -> 0.162-0.171 s; batches of 8 to 32 alike).
 
-    A neuron whose queued wake comes no later than the new one's bucket keeps it and pushes
-    nothing: when it comes early, group_stage pushes it on to the neuron's wake time then
-    (nf[j, SAFE]) without updating the neuron, or drops it. A CUBA neuron gets an input every 2-3
-    ms and a wake at its safe time after each; pushing one per update made most of them stale."""
+    A neuron whose queued wake comes no later than the new one's bucket keeps it (queue_wake):
+    when it comes early, group_stage pushes it on to the neuron's wake time then (nf[j, SAFE])
+    without updating the neuron, or drops it. A CUBA neuron gets an input every 2-3 ms and a wake
+    at its safe time after each; pushing one per update made most of them stale."""
     qf, qi, chunk_next = q
     for x in range(lo, hi):
         j = touched[x]
         t_w = nf[j, WAKE_DUE]
         if t_w < cfg.t_end:
-            b = bucket_after(cfg, k, t_w)
-            if not k < ni[j, WAKE_AT] <= b:
-                push(qf, qi, chunk_next, meta, slots, b & (cfg.n_slots - 1), t_w, j, 0.0, KIND_WAKE, WAKE_AUX)
-                ni[j, WAKE_AT] = b
+            queue_wake(cfg, qf, qi, chunk_next, meta, slots, ni, k, t_w, j)
 
 
 @kernel(internal=True, refcounted=False, inline="always")
