@@ -22,6 +22,10 @@ was loaded, for samples per instruction:
     perf script -i perf.data -F ip,sym | awk '$2 == "FUNCTION" {print $1}' | sort | uniq -c | sort -rn
 
 (samples pile up on the instruction after the one that stalls; docs/engine.md "Latency, not work").
+
+``--threads N`` runs the simulations on N partitions (the engine for threads; its bucket loop is
+``part_loop``). The partitions other than the first run on threads started for each run, so
+`perf script -F tid,ip,sym` tells the calling thread (the process id) from the others.
 """
 from __future__ import annotations
 
@@ -55,11 +59,17 @@ def named_addresses() -> list[tuple[int, str]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3):
-        print(__doc__.strip().splitlines()[0], "\nusage: perf_names.py NETLIST RUNS [FUNCTION]", file=sys.stderr)
+    threads = 1
+    if "--threads" in argv:
+        i = argv.index("--threads")
+        threads = int(argv[i + 1]) if i + 1 < len(argv) and argv[i + 1].isdigit() else 0
+        argv = argv[:i] + argv[i + 2:]
+    if len(argv) not in (2, 3) or threads < 1:
+        print(__doc__.strip().splitlines()[0], "\nusage: perf_names.py NETLIST RUNS [FUNCTION] [--threads N]",
+              file=sys.stderr)
         return 2
     net = netspec.load(argv[0])
-    backends.run(net)
+    backends.run(net, threads=threads)
     names = named_addresses()
     path = f"/tmp/perf-{os.getpid()}.map"
     with open(path, "w") as fh:
@@ -84,7 +94,7 @@ def main(argv: list[str]) -> int:
             fh.write(ctypes.string_at(addr, size))
         print(f"{argv[2]}: {size} bytes at {addr:#x} in {code}", file=sys.stderr)
     for _ in range(int(argv[1])):
-        backends.run(net)
+        backends.run(net, threads=threads)
     return 0
 
 

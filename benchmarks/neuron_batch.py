@@ -1,0 +1,235 @@
+#!/usr/bin/env python
+"""Design aid: what a lif_exp neuron update's arithmetic costs one at a time, as the engine does
+it, and in SIMD batches, as an engine reaching Brian2 cpp_standalone's CUBA speed would need.
+
+One update here is the engine's arithmetic for an input into a CUBA neuron, without the event
+path (queue, grouping, wakes): advance the state in closed form to the input's time
+(`lif_exp.advance`, three exponentials), add the input (`apply_input`), then the threshold terms
+and the safe time (`threshold_terms`, `crossing.safe_time`: how long no crossing can come).
+
+- ``scalar, libm exp``: one neuron after another on rows picked at random from 4000 (a bucket's
+  neurons are scattered like that), libm's `exp`, everything inlined: the engine's way;
+- ``batched, SIMD``: the same arithmetic on a batch of the bucket's neurons: their rows gathered
+  into contiguous columns, one loop over the batch that the compiler vectorizes (with the gated
+  engine's exponential, `simcore.egru.gate_math.exp`: Cody-Waite reduction, a degree-13
+  polynomial and no call, within 1 ulp of NumPy's; Numba's `exp` is libm's scalar one, and this
+  llvmlite has no vector library), and the rows scattered back.
+
+Both take the common case (not refractory, the time constants apart: plain terms), with selects
+for safe_time's branches. Before timing, both are checked against the engine's kernels themselves
+(called one neuron at a time) on 200 batches: states and safe times to a few ulps (the
+exponentials differ in their last bits), and the same neurons with no crossing ever. It prints the
+nanoseconds per update, medians of the repeats (the two alternating), with the compile time apart.
+For comparison (docs/engine.md, "The budget for cpp_standalone's speed"): cpp_standalone's whole
+CUBA run on one thread comes to 30 ns per delivery, evsim's to 90-110 ns per update.
+
+    .venv/bin/python benchmarks/neuron_batch.py [--batch 192] [--repeat 7]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+from numba import njit
+
+from simcore import crossing
+from simcore.egru.gate_math import exp as vexp
+from simcore.models import lif_exp as L
+
+N_NEURONS = 4000
+
+
+@njit(error_model="numpy")
+def engine_kernels(st, pr, t_state, rows, t_in, w, port, safe, rate, a, b):
+    """One neuron after another through the engine's own kernels (called, where the engine inlines
+    them: the reference the others are checked against, not timed)."""
+    for x in range(rows.size):
+        j = rows[x]
+        sv = st[j:j + 1]
+        pv = pr[j:j + 1]
+        i0 = j * 0
+        L.advance(sv, pv, i0, t_state[j], t_in[x], -1.0)
+        t_state[j] = t_in[x]
+        L.apply_input(sv, pv, i0, port[x], w[x], False)
+        n = L.threshold_terms(sv, pv, i0, rate, a, b)
+        safe[x] = t_in[x] + crossing.safe_time(n, rate, a, b)
+
+
+@njit(inline="always", error_model="numpy")
+def update(v, ie, ii, tm, te, ti, vinf, vth, ke, ki, w, port, e_m, e_e, e_i):
+    """The arithmetic of one update in the common case (not refractory, time constants apart),
+    given e^{-h/tau} for the membrane and both currents: lif_exp.advance's closed form, the input,
+    lif_exp.threshold_terms' four plain terms and crossing.safe_time's bounds, with selects for
+    its branches. Returns the new (v, i_exc, i_inh) and the safe time after the input."""
+    vx = vinf + (v - vinf) * e_m + ie * (ke * (e_e - e_m)) + ii * (ki * (e_i - e_m))
+    iex = ie * e_e + (w if port == 0 else 0.0)
+    iix = ii * e_i + (w if port != 0 else 0.0)
+    a0 = vinf - vth
+    a2 = iex * ke
+    a3 = iix * ki
+    a1 = vx - vinf - a2 - a3
+    s_1 = -tm * a1
+    s_2 = -te * a2
+    s_3 = -ti * a3
+    g0 = a0 + a1 + a2 + a3
+    s1 = s_1 + s_2 + s_3
+    m1 = max(s_1, 0.0) + max(s_2, 0.0) + max(s_3, 0.0)
+    m2 = max(-tm * s_1, 0.0) + max(-te * s_2, 0.0) + max(-ti * s_3, 0.0)
+    x1 = -g0 / m1
+    d = math.sqrt(max(s1 * s1 - 2.0 * m2 * g0, 0.0))
+    x2 = -2.0 * g0 / (s1 + d) if s1 >= 0.0 else (d - s1) / m2
+    xs = max(x1, x2)
+    xs = (math.inf if s1 <= 0.0 else -g0 / s1) if m2 <= 0.0 else xs
+    xs = math.inf if m1 <= 0.0 else xs
+    xs = 0.0 if g0 >= 0.0 else xs
+    return vx, iex, iix, xs
+
+
+@njit(error_model="numpy")
+def scalar(st, pr, t_state, rows, t_in, w, port, safe, cols):
+    """One neuron after another, reading its rows where they are, libm's exp: the engine's way."""
+    for x in range(rows.size):
+        j = rows[x]
+        h = t_in[x] - t_state[j]
+        tm, te, ti = pr[j, L.INV_TM], pr[j, L.INV_TE], pr[j, L.INV_TI]
+        v, ie, ii, xs = update(st[j, L.V], st[j, L.IE], st[j, L.II], tm, te, ti, pr[j, L.V_INF], pr[j, L.V_TH],
+                               pr[j, L.K_E], pr[j, L.K_I], w[x], port[x],
+                               math.exp(-h * tm), math.exp(-h * te), math.exp(-h * ti))
+        st[j, L.V] = v
+        st[j, L.IE] = ie
+        st[j, L.II] = ii
+        t_state[j] = t_in[x]
+        safe[x] = t_in[x] + xs
+
+
+@njit(error_model="numpy")
+def batched(st, pr, t_state, rows, t_in, w, port, safe, cols):
+    """The same on a batch: rows gathered into columns, one loop the compiler vectorizes (the
+    gated engine's exp instead of libm's), the rows scattered back."""
+    m = rows.size
+    v, ie, ii, h, tm, te, ti, vinf, vth, ke, ki = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], \
+        cols[6], cols[7], cols[8], cols[9], cols[10]
+    for x in range(m):                 # gather
+        j = rows[x]
+        v[x] = st[j, L.V]
+        ie[x] = st[j, L.IE]
+        ii[x] = st[j, L.II]
+        h[x] = t_in[x] - t_state[j]
+        tm[x] = pr[j, L.INV_TM]
+        te[x] = pr[j, L.INV_TE]
+        ti[x] = pr[j, L.INV_TI]
+        vinf[x] = pr[j, L.V_INF]
+        vth[x] = pr[j, L.V_TH]
+        ke[x] = pr[j, L.K_E]
+        ki[x] = pr[j, L.K_I]
+    for x in range(m):                 # the arithmetic, vectorized
+        v[x], ie[x], ii[x], xs = update(v[x], ie[x], ii[x], tm[x], te[x], ti[x], vinf[x], vth[x], ke[x], ki[x],
+                                        w[x], port[x], vexp(-h[x] * tm[x]), vexp(-h[x] * te[x]),
+                                        vexp(-h[x] * ti[x]))
+        h[x] = t_in[x] + xs
+    for x in range(m):                 # scatter
+        j = rows[x]
+        st[j, L.V] = v[x]
+        st[j, L.IE] = ie[x]
+        st[j, L.II] = ii[x]
+        t_state[j] = t_in[x]
+        safe[x] = h[x]
+
+
+def driver(kernel_fn):
+    """A compiled loop over every batch through kernel_fn, input times after each neuron's state
+    time (as in a run: it only moves forward)."""
+    @njit(error_model="numpy")
+    def drive(st, pr, t_state, rows, dt, w, port, safe, t_in, extra):
+        for q in range(rows.shape[0]):
+            for x in range(rows.shape[1]):
+                t_in[x] = t_state[rows[q, x]] + dt[q, x]
+            kernel_fn(st, pr, t_state, rows[q], t_in, w[q], port[q], safe, *extra)
+    return drive
+
+
+def cuba_neurons(rng):
+    """4000 CUBA neurons (yaml_models/cuba.yaml's parameters) in states like a run's."""
+    p = {"tau_m": np.full(N_NEURONS, 20e-3), "tau_exc": np.full(N_NEURONS, 5e-3),
+         "tau_inh": np.full(N_NEURONS, 10e-3), "e_l": np.full(N_NEURONS, -49e-3),
+         "v_th": np.full(N_NEURONS, -50e-3), "v_reset": np.full(N_NEURONS, -60e-3),
+         "t_ref": np.full(N_NEURONS, 5e-3), "i_bias": np.zeros(N_NEURONS)}
+    p.update(L.derive(p))
+    pr = np.stack([p[c] for c in L.COLUMNS], axis=1)
+    st = np.stack([rng.uniform(-60e-3, -50.5e-3, N_NEURONS), rng.uniform(0.0, 3e-3, N_NEURONS),
+                   rng.uniform(-6e-3, 0.0, N_NEURONS)], axis=1)
+    return st, pr
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=192, help="updates per batch (a CUBA bucket has about 184)")
+    ap.add_argument("--batches", type=int, default=2000, help="batches per timed repeat")
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(1)
+    st0, pr = cuba_neurons(rng)
+    t0 = np.zeros(N_NEURONS)
+    shape = (args.batches, args.batch)
+    rows = np.stack([rng.choice(N_NEURONS, args.batch, replace=False) for _ in range(args.batches)]).astype(np.int64)
+    dt = rng.uniform(0.1e-3, 5e-3, shape)                 # since the neuron's last input
+    w = rng.choice([7e-4, -5.1e-3], shape)                # CUBA's two weights
+    port = (w < 0).astype(np.int64)
+    t_in = np.empty(args.batch)
+    rate, a, b = np.empty(crossing.MAX_TERMS), np.empty(crossing.MAX_TERMS), np.empty(crossing.MAX_TERMS)
+    cols = np.empty((11, args.batch))
+    runners = {name: (driver(fn), ws) for name, fn, ws in (
+        ("engine kernels", engine_kernels, (rate, a, b)), ("scalar, libm exp", scalar, (cols,)),
+        ("batched, SIMD", batched, (cols,)))}
+    safes = {"engine kernels": np.empty(args.batch), "scalar, libm exp": np.empty(args.batch),
+             "batched, SIMD": np.empty(args.batch)}
+
+    compile_s = {}
+    for name, (fn, extra) in runners.items():
+        c = time.perf_counter()
+        fn(st0.copy(), pr, t0.copy(), rows[:1], dt[:1], w[:1], port[:1], safes[name], t_in, extra)
+        compile_s[name] = time.perf_counter() - c
+
+    # the same results, batch by batch from the same states, as the engine's kernels
+    states = {name: (st0.copy(), t0.copy()) for name in runners}
+    worst_state = worst_safe = 0.0
+    for q in range(min(200, args.batches)):
+        for name, (fn, extra) in runners.items():
+            st, ts = states[name]
+            fn(st, pr, ts, rows[q:q + 1], dt[q:q + 1], w[q:q + 1], port[q:q + 1], safes[name], t_in, extra)
+        ref_st, ref_ts = states["engine kernels"]
+        ref_safe = safes["engine kernels"]
+        fin = np.isfinite(ref_safe)
+        for name in runners:
+            st, ts = states[name]
+            worst_state = max(worst_state, float(np.max(np.abs(st - ref_st) / np.maximum(np.abs(ref_st), 1e-12))))
+            if not np.array_equal(fin, np.isfinite(safes[name])):
+                print(f"{name} disagrees with the engine's kernels on which neurons can fire")
+                return 1
+            err = np.abs(safes[name] - ref_safe)[fin] / np.abs(ref_safe[fin])
+            worst_safe = max(worst_safe, float(np.max(err, initial=0.0)))
+            st[:], ts[:] = ref_st, ref_ts      # all go on from the same states
+    print(f"agreement with the engine's kernels over {min(200, args.batches)} batches: "
+          f"states within {worst_state:.1e}, safe times within {worst_safe:.1e} (relative)")
+
+    timed = ("scalar, libm exp", "batched, SIMD")
+    print(f"\n{'':18} {'ns per update':>14}  {'[min-max]':>15} {'compile (s)':>12}")
+    times = {name: [] for name in timed}
+    for _ in range(args.repeat):
+        for name in timed:             # alternating, so that the machine's spells hit both
+            fn, extra = runners[name]
+            st, ts = st0.copy(), t0.copy()
+            c = time.perf_counter()
+            fn(st, pr, ts, rows, dt, w, port, safes[name], t_in, extra)
+            times[name].append((time.perf_counter() - c) / rows.size * 1e9)
+    for name, ns in times.items():
+        print(f"{name:18} {np.median(ns):14.2f}  [{min(ns):6.2f}-{max(ns):6.2f}] {compile_s[name]:12.2f}")
+    print(f"ratio {np.median(times[timed[0]]) / np.median(times[timed[1]]):.2f}x "
+          f"({args.repeat} repeats of {rows.size} updates, medians)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
