@@ -88,7 +88,7 @@ def update(v, ie, ii, tm, te, ti, vinf, vth, ke, ki, w, port, e_m, e_e, e_i):
 
 
 @njit(error_model="numpy")
-def scalar(st, pr, t_state, rows, t_in, w, port, safe, cols):
+def scalar(st, pr, t_state, rows, t_in, w, port, safe):
     """One neuron after another, reading its rows where they are, libm's exp: the engine's way."""
     for x in range(rows.size):
         j = rows[x]
@@ -163,6 +163,44 @@ def cuba_neurons(rng):
     return st, pr
 
 
+def runners_for(batch: int) -> dict:
+    """name -> (compiled loop over batches, its scratch arrays, its safe-time output) for the
+    engine's kernels (the reference) and the two timed ways."""
+    terms = tuple(np.empty(crossing.MAX_TERMS) for _ in range(3))
+    return {"engine kernels": (driver(engine_kernels), terms, np.empty(batch)),
+            "scalar, libm exp": (driver(scalar), (), np.empty(batch)),
+            "batched, SIMD": (driver(batched), (np.empty((11, batch)),), np.empty(batch))}
+
+
+def compare(runners: dict, st0, pr, rows, dt, w, port) -> dict:
+    """Runs every way batch by batch from the same states and compares each with the engine's
+    kernels: the largest relative differences of the states and of the finite safe times, whether
+    all agree on which safe times are infinite, and how many of the reference's safe times were
+    infinite (no crossing ever), at the input (g(0) >= 0: search at once) and in between."""
+    t0 = np.zeros(st0.shape[0])
+    t_in = np.empty(rows.shape[1])
+    states = {name: (st0.copy(), t0.copy()) for name in runners}
+    ref_st, ref_ts = states["engine kernels"]
+    ref_safe = runners["engine kernels"][2]
+    out = {"state": 0.0, "safe": 0.0, "same_infinities": True, "inf": 0, "zero": 0, "finite": 0}
+    for q in range(rows.shape[0]):
+        for name, (fn, extra, safe) in runners.items():
+            st, ts = states[name]
+            fn(st, pr, ts, rows[q:q + 1], dt[q:q + 1], w[q:q + 1], port[q:q + 1], safe, t_in, extra)
+        fin = np.isfinite(ref_safe)
+        out["inf"] += int((~fin).sum())
+        out["zero"] += int((ref_safe == t_in).sum())
+        out["finite"] += int((fin & (ref_safe != t_in)).sum())
+        for name, (fn, extra, safe) in runners.items():
+            st, ts = states[name]
+            out["state"] = max(out["state"], float(np.max(np.abs(st - ref_st) / np.maximum(np.abs(ref_st), 1e-12))))
+            out["same_infinities"] &= bool(np.array_equal(fin, np.isfinite(safe)))
+            err = np.abs(safe[fin] - ref_safe[fin]) / np.abs(ref_safe[fin])
+            out["safe"] = max(out["safe"], float(np.max(err, initial=0.0)))
+            st[:], ts[:] = ref_st, ref_ts      # all go on from the same states
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=192, help="updates per batch (a CUBA bucket has about 184)")
@@ -178,51 +216,31 @@ def main(argv=None) -> int:
     w = rng.choice([7e-4, -5.1e-3], shape)                # CUBA's two weights
     port = (w < 0).astype(np.int64)
     t_in = np.empty(args.batch)
-    rate, a, b = np.empty(crossing.MAX_TERMS), np.empty(crossing.MAX_TERMS), np.empty(crossing.MAX_TERMS)
-    cols = np.empty((11, args.batch))
-    runners = {name: (driver(fn), ws) for name, fn, ws in (
-        ("engine kernels", engine_kernels, (rate, a, b)), ("scalar, libm exp", scalar, (cols,)),
-        ("batched, SIMD", batched, (cols,)))}
-    safes = {"engine kernels": np.empty(args.batch), "scalar, libm exp": np.empty(args.batch),
-             "batched, SIMD": np.empty(args.batch)}
+    runners = runners_for(args.batch)
 
     compile_s = {}
-    for name, (fn, extra) in runners.items():
+    for name, (fn, extra, safe) in runners.items():
         c = time.perf_counter()
-        fn(st0.copy(), pr, t0.copy(), rows[:1], dt[:1], w[:1], port[:1], safes[name], t_in, extra)
+        fn(st0.copy(), pr, t0.copy(), rows[:1], dt[:1], w[:1], port[:1], safe, t_in, extra)
         compile_s[name] = time.perf_counter() - c
 
-    # the same results, batch by batch from the same states, as the engine's kernels
-    states = {name: (st0.copy(), t0.copy()) for name in runners}
-    worst_state = worst_safe = 0.0
-    for q in range(min(200, args.batches)):
-        for name, (fn, extra) in runners.items():
-            st, ts = states[name]
-            fn(st, pr, ts, rows[q:q + 1], dt[q:q + 1], w[q:q + 1], port[q:q + 1], safes[name], t_in, extra)
-        ref_st, ref_ts = states["engine kernels"]
-        ref_safe = safes["engine kernels"]
-        fin = np.isfinite(ref_safe)
-        for name in runners:
-            st, ts = states[name]
-            worst_state = max(worst_state, float(np.max(np.abs(st - ref_st) / np.maximum(np.abs(ref_st), 1e-12))))
-            if not np.array_equal(fin, np.isfinite(safes[name])):
-                print(f"{name} disagrees with the engine's kernels on which neurons can fire")
-                return 1
-            err = np.abs(safes[name] - ref_safe)[fin] / np.abs(ref_safe[fin])
-            worst_safe = max(worst_safe, float(np.max(err, initial=0.0)))
-            st[:], ts[:] = ref_st, ref_ts      # all go on from the same states
-    print(f"agreement with the engine's kernels over {min(200, args.batches)} batches: "
-          f"states within {worst_state:.1e}, safe times within {worst_safe:.1e} (relative)")
+    n = min(200, args.batches)
+    agree = compare(runners, st0, pr, rows[:n], dt[:n], w[:n], port[:n])
+    if not agree["same_infinities"]:
+        print("the ways disagree on which neurons can never fire")
+        return 1
+    print(f"agreement with the engine's kernels over {n} batches: states within {agree['state']:.1e}, "
+          f"safe times within {agree['safe']:.1e} (relative)")
 
     timed = ("scalar, libm exp", "batched, SIMD")
     print(f"\n{'':18} {'ns per update':>14}  {'[min-max]':>15} {'compile (s)':>12}")
     times = {name: [] for name in timed}
     for _ in range(args.repeat):
         for name in timed:             # alternating, so that the machine's spells hit both
-            fn, extra = runners[name]
+            fn, extra, safe = runners[name]
             st, ts = st0.copy(), t0.copy()
             c = time.perf_counter()
-            fn(st, pr, ts, rows, dt, w, port, safes[name], t_in, extra)
+            fn(st, pr, ts, rows, dt, w, port, safe, t_in, extra)
             times[name].append((time.perf_counter() - c) / rows.size * 1e9)
     for name, ns in times.items():
         print(f"{name:18} {np.median(ns):14.2f}  [{min(ns):6.2f}-{max(ns):6.2f}] {compile_s[name]:12.2f}")
