@@ -14,12 +14,13 @@ NOMINAL_DT = 1e-4
 
 
 def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto",
-        threads: int | None = None) -> Result:
+        threads: int | None = None, batch_updates: bool = True) -> Result:
     """Simulates an expanded netlist. ``progress(sim_time, t_end, events, wall)`` is called as
     the run goes on. An interrupted run (Ctrl-C, SIGTERM) returns what was simulated so far,
     with ``meta['partial']`` true. ``engine``, ``threads``: which compiled engine, on how many
     threads (simcore.runner.Simulation; default one; event-gated networks: Numba's thread
-    count by default, see simcore/egru)."""
+    count by default, see simcore/egru). ``batch_updates=False``: every neuron update one at a
+    time (simcore.layout.build)."""
     from simcore.egru.network import is_gated
     from simcore.runner import Simulation, numba_threads
 
@@ -30,7 +31,8 @@ def run(arrays, progress=None, horizon: float | None = None, engine: str = "auto
             return run_gated(arrays, progress=progress)
 
     t0 = time.perf_counter()
-    sim = Simulation(arrays, horizon=horizon, engine=engine, threads=1 if threads is None else threads)
+    sim = Simulation(arrays, horizon=horizon, engine=engine, threads=1 if threads is None else threads,
+                     batch_updates=batch_updates)
     build_seconds = time.perf_counter() - t0
     raw = sim.run(progress)
     return to_result(arrays, raw, build_seconds)

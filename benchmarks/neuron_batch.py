@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Design aid: what a lif_exp neuron update's arithmetic costs one at a time, as the engine does
-it, and in SIMD batches, as an engine reaching Brian2 cpp_standalone's CUBA speed would need.
+"""Design aid: what a lif_exp neuron update's arithmetic costs one at a time, and in the SIMD
+batches the exact-mode engine takes most updates in (lif_exp.update_batch).
 
 One update here is the engine's arithmetic for an input into a CUBA neuron, without the event
 path (queue, grouping, wakes): advance the state in closed form to the input's time
@@ -8,12 +8,13 @@ path (queue, grouping, wakes): advance the state in closed form to the input's t
 and the safe time (`threshold_terms`, `crossing.safe_time`: how long no crossing can come).
 
 - ``scalar, libm exp``: one neuron after another on rows picked at random from 4000 (a bucket's
-  neurons are scattered like that), libm's `exp`, everything inlined: the engine's way;
-- ``batched, SIMD``: the same arithmetic on a batch of the bucket's neurons: their rows gathered
-  into contiguous columns, one loop over the batch that the compiler vectorizes (with the gated
-  engine's exponential, `simcore.egru.gate_math.exp`: Cody-Waite reduction, a degree-13
-  polynomial and no call, within 1 ulp of NumPy's; Numba's `exp` is libm's scalar one, and this
-  llvmlite has no vector library), and the rows scattered back.
+  neurons are scattered like that), libm's `exp`, everything inlined: the engine's way for the
+  updates it does not batch (and for all with ``batch_updates=False``);
+- ``batched, SIMD``: the engine's batched kernel, `lif_exp.update_batch`, on a batch of the
+  bucket's neurons: their rows gathered into contiguous columns, one loop over the batch that the
+  compiler vectorizes (with the gated engine's exponential, `simcore.egru.gate_math.exp`:
+  Cody-Waite reduction, a degree-13 polynomial and no call, within 1 ulp of NumPy's; Numba's
+  `exp` is libm's scalar one, and this llvmlite has no vector library), the rows scattered back.
 
 Both take the common case (not refractory, the time constants apart: plain terms), with selects
 for safe_time's branches. Before timing, both are checked against the engine's kernels themselves
@@ -35,7 +36,6 @@ import numpy as np
 from numba import njit
 
 from simcore import crossing
-from simcore.egru.gate_math import exp as vexp
 from simcore.models import lif_exp as L
 
 N_NEURONS = 4000
@@ -57,46 +57,17 @@ def engine_kernels(st, pr, t_state, rows, t_in, w, port, safe, rate, a, b):
         safe[x] = t_in[x] + crossing.safe_time(n, rate, a, b)
 
 
-@njit(inline="always", error_model="numpy")
-def update(v, ie, ii, tm, te, ti, vinf, vth, ke, ki, w, port, e_m, e_e, e_i):
-    """The arithmetic of one update in the common case (not refractory, time constants apart),
-    given e^{-h/tau} for the membrane and both currents: lif_exp.advance's closed form, the input,
-    lif_exp.threshold_terms' four plain terms and crossing.safe_time's bounds, with selects for
-    its branches. Returns the new (v, i_exc, i_inh) and the safe time after the input."""
-    vx = vinf + (v - vinf) * e_m + ie * (ke * (e_e - e_m)) + ii * (ki * (e_i - e_m))
-    iex = ie * e_e + (w if port == 0 else 0.0)
-    iix = ii * e_i + (w if port != 0 else 0.0)
-    a0 = vinf - vth
-    a2 = iex * ke
-    a3 = iix * ki
-    a1 = vx - vinf - a2 - a3
-    s_1 = -tm * a1
-    s_2 = -te * a2
-    s_3 = -ti * a3
-    g0 = a0 + a1 + a2 + a3
-    s1 = s_1 + s_2 + s_3
-    m1 = max(s_1, 0.0) + max(s_2, 0.0) + max(s_3, 0.0)
-    m2 = max(-tm * s_1, 0.0) + max(-te * s_2, 0.0) + max(-ti * s_3, 0.0)
-    x1 = -g0 / m1
-    d = math.sqrt(max(s1 * s1 - 2.0 * m2 * g0, 0.0))
-    x2 = -2.0 * g0 / (s1 + d) if s1 >= 0.0 else (d - s1) / m2
-    xs = max(x1, x2)
-    xs = (math.inf if s1 <= 0.0 else -g0 / s1) if m2 <= 0.0 else xs
-    xs = math.inf if m1 <= 0.0 else xs
-    xs = 0.0 if g0 >= 0.0 else xs
-    return vx, iex, iix, xs
-
-
 @njit(error_model="numpy")
 def scalar(st, pr, t_state, rows, t_in, w, port, safe):
-    """One neuron after another, reading its rows where they are, libm's exp: the engine's way."""
+    """One neuron after another, reading its rows where they are, libm's exp: the engine's way
+    (lif_exp.input_update's arithmetic, which the batches share, inlined)."""
     for x in range(rows.size):
         j = rows[x]
         h = t_in[x] - t_state[j]
         tm, te, ti = pr[j, L.INV_TM], pr[j, L.INV_TE], pr[j, L.INV_TI]
-        v, ie, ii, xs = update(st[j, L.V], st[j, L.IE], st[j, L.II], tm, te, ti, pr[j, L.V_INF], pr[j, L.V_TH],
-                               pr[j, L.K_E], pr[j, L.K_I], w[x], port[x],
-                               math.exp(-h * tm), math.exp(-h * te), math.exp(-h * ti))
+        v, ie, ii, xs, _ = L.input_update(st[j, L.V], st[j, L.IE], st[j, L.II], tm, te, ti, pr[j, L.V_INF],
+                                          pr[j, L.V_TH], pr[j, L.K_E], pr[j, L.K_I], w[x], port[x],
+                                          math.exp(-h * tm), math.exp(-h * te), math.exp(-h * ti))
         st[j, L.V] = v
         st[j, L.IE] = ie
         st[j, L.II] = ii
@@ -105,37 +76,20 @@ def scalar(st, pr, t_state, rows, t_in, w, port, safe):
 
 
 @njit(error_model="numpy")
-def batched(st, pr, t_state, rows, t_in, w, port, safe, cols):
-    """The same on a batch: rows gathered into columns, one loop the compiler vectorizes (the
-    gated engine's exp instead of libm's), the rows scattered back."""
+def batched(st, pr, t_state, rows, t_in, w, port, safe, prow, cols, bs):
+    """The same on a batch, through the engine's own batched kernel (lif_exp.update_batch: rows
+    gathered into columns, one loop the compiler vectorizes with a call-free exponential, rows
+    scattered back), with what the engine's run_stage and flush_batch do around it."""
     m = rows.size
-    v, ie, ii, h, tm, te, ti, vinf, vth, ke, ki = cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], \
-        cols[6], cols[7], cols[8], cols[9], cols[10]
-    for x in range(m):                 # gather
-        j = rows[x]
-        v[x] = st[j, L.V]
-        ie[x] = st[j, L.IE]
-        ii[x] = st[j, L.II]
-        h[x] = t_in[x] - t_state[j]
-        tm[x] = pr[j, L.INV_TM]
-        te[x] = pr[j, L.INV_TE]
-        ti[x] = pr[j, L.INV_TI]
-        vinf[x] = pr[j, L.V_INF]
-        vth[x] = pr[j, L.V_TH]
-        ke[x] = pr[j, L.K_E]
-        ki[x] = pr[j, L.K_I]
-    for x in range(m):                 # the arithmetic, vectorized
-        v[x], ie[x], ii[x], xs = update(v[x], ie[x], ii[x], tm[x], te[x], ti[x], vinf[x], vth[x], ke[x], ki[x],
-                                        w[x], port[x], vexp(-h[x] * tm[x]), vexp(-h[x] * te[x]),
-                                        vexp(-h[x] * ti[x]))
-        h[x] = t_in[x] + xs
-    for x in range(m):                 # scatter
-        j = rows[x]
-        st[j, L.V] = v[x]
-        st[j, L.IE] = ie[x]
-        st[j, L.II] = ii[x]
-        t_state[j] = t_in[x]
-        safe[x] = h[x]
+    j, h, pf, bound = bs[0], bs[1], bs[2], bs[3]
+    for x in range(m):
+        j[x] = rows[x]
+        h[x] = t_in[x] - t_state[rows[x]]
+        pf[x] = port[x]
+    L.update_batch(st, pr, prow, j, h, w, pf, m, cols, safe, bound)
+    for x in range(m):
+        t_state[rows[x]] = t_in[x]
+        safe[x] += t_in[x]
 
 
 def driver(kernel_fn):
@@ -169,7 +123,8 @@ def runners_for(batch: int) -> dict:
     terms = tuple(np.empty(crossing.MAX_TERMS) for _ in range(3))
     return {"engine kernels": (driver(engine_kernels), terms, np.empty(batch)),
             "scalar, libm exp": (driver(scalar), (), np.empty(batch)),
-            "batched, SIMD": (driver(batched), (np.empty((11, batch)),), np.empty(batch))}
+            "batched, SIMD": (driver(batched), (np.arange(N_NEURONS), np.empty((10, batch)), np.empty((4, batch))),
+                              np.empty(batch))}
 
 
 def compare(runners: dict, st0, pr, rows, dt, w, port) -> dict:

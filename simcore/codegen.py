@@ -27,8 +27,8 @@ from .models import module as model_module
 
 _HERE = Path(__file__).resolve().parent
 _TEMPLATE = _HERE / "engine_template.py"
-_STUB_LINE = ("from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_run_stage, "
-              "m_terms  # noqa: F401\n")
+_STUB_LINE = ("from simcore._dispatch_stub import m_advance, m_apply, m_batch_ok, m_next_spike, m_reset, m_run_stage, "
+              "m_terms, m_update_batch  # noqa: F401\n")
 _MODE_LINE = "GRID = False\n"
 _SOURCES_LINE = "SOURCES = True\n"
 _ONLY_LINE = "ONLY_MODEL = -1\n"
@@ -41,12 +41,15 @@ _DISPATCH = {
     "apply_input": ("s, p, i, port, w, refractory", None),
     "reset": ("s, p, i", "return 0.0"),
     "next_spike": ("s, p, i, t_prev, key, dt", "return math.inf"),
+    # optional: a model's updates taken in batches by the exact-mode engine (run_stage)
+    "batch_ok": ("s, p, i", "return False"),
+    "update_batch": ("s, p, prow, j, h, w, port, nb, cols, x_safe, bound", None),
 }
 #: dispatches inlined where they are called: a call passing the state and parameter rows costs
 #: more than these kernels' arithmetic (CUBA: 0.60 s -> 0.42 s with predict and terms_at inlined too)
-_INLINE = ("advance", "threshold_terms", "apply_input")
+_INLINE = ("advance", "threshold_terms", "apply_input", "batch_ok")
 _NAMES = {"advance": "m_advance", "threshold_terms": "m_terms", "apply_input": "m_apply", "reset": "m_reset",
-          "next_spike": "m_next_spike"}
+          "next_spike": "m_next_spike", "batch_ok": "m_batch_ok", "update_batch": "m_update_batch"}
 
 
 def cache_dir() -> Path:

@@ -41,7 +41,7 @@ from simcore.atomics import atomic_add, atomic_load, atomic_store, cpu_relax
 from simcore.rng import stream_key
 
 # --- dispatch: replaced by simcore.codegen ---
-from simcore._dispatch_stub import m_advance, m_apply, m_next_spike, m_reset, m_run_stage, m_terms  # noqa: F401
+from simcore._dispatch_stub import m_advance, m_apply, m_batch_ok, m_next_spike, m_reset, m_run_stage, m_terms, m_update_batch  # noqa: F401
 # --- end dispatch ---
 # the time mode, fixed per engine (simcore.codegen writes an exact and a grid copy), and whether the
 # engine's models include sources: Numba takes a module global as a constant and prunes the
@@ -61,7 +61,18 @@ CHUNK = 64
 ENTRIES_AHEAD = 8
 NEURONS_AHEAD = 4
 # run_stage pushes the wakes of this many neurons together, after their updates (see schedule_wakes)
-WAKE_BATCH = 16
+WAKE_BATCH = 64
+# exact mode: the rows of the workspace's scratch where run_stage sets aside the neurons whose
+# update a model takes in a batch (m_update_batch; see flush_batch): the neuron, its input's time,
+# the time since its state's, weight and port, then the safe time and the bound for all time the
+# model returns, the neurons left for predict, and from B_MODEL the model's own columns (row 0 is
+# terms_at's copy of a state row)
+B_J, B_T, B_H, B_W, B_PORT, B_SAFE, B_BOUND, B_FB, B_MODEL = 1, 2, 3, 4, 5, 6, 7, 8, 9
+B_ROWS = B_MODEL + 10
+# run_stage takes a neuron only with room for this many more spikes in the stage's buffer: 256
+# for its own and as many for each of a batch's neurons still to predict (a neuron that fires
+# more often than the room left within one bucket overflows the buffer: see emit)
+SPIKE_ROOM = 256 * (WAKE_BATCH + 1)
 # np.int64, not int: a literal constant argument would compile push/schedule once per value
 KIND_WAKE = np.int64(-1)
 KIND_SAMPLE = np.int64(-2)
@@ -451,11 +462,12 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
 
 @kernel(internal=True, refcounted=False, inline="always")
 def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
-               counters, pop):
+               counters, pop, predict_only):
     """Processes neuron j's entries in bucket k (sorted in ``order``); returns the updated
     sample counts (n_s, n_v) and the time of the neuron's new wake (inf: none, or its pending
     one stays valid), which the caller schedules. ``ws`` is the solver workspace, ``smp`` the
-    sample buffers."""
+    sample buffers. ``predict_only`` (with no entries): a neuron whose input a batch has applied
+    (flush_batch), which needs predict's search."""
     qf, qi, chunk_next = q
     scratch, rate, a, b, lv, lc, lr = ws
     out_sr, out_st, out_sv = smp
@@ -467,7 +479,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
     i0 = j * 0
     jumps = net.model_jumps[mid]
     # exact mode keeps the pending wake when nothing could have brought a crossing earlier
-    keep = not GRID and net.model_lowered[mid]
+    keep = not GRID and net.model_lowered[mid] and not predict_only
     n_spikes = meta[M_STAGE]
     rec_group, rec_every, rec_var_ptr, rec_vars = net.rec_group, net.rec_every, net.rec_var_ptr, net.rec_vars
     x = 0
@@ -650,10 +662,16 @@ def run_buckets(cfg, net, st, nf, ni, q, meta, slots, by_model, segs, work, out,
 
 
 @kernel(inline="always")
+def scratch_shape(n_state):
+    """The workspace's scratch: a state row (terms_at), and the batch rows (B_*) of WAKE_BATCH."""
+    return B_ROWS, max(n_state, WAKE_BATCH)
+
+
+@kernel(inline="always")
 def workspace(n_state):
     """A scratch state row, the threshold terms' rows and the crossing solver's workspace."""
     lv, lc, lr = crossing_workspace()
-    return (np.empty((1, max(n_state, 1))), np.empty(MAX_TERMS), np.empty(MAX_TERMS), np.empty(MAX_TERMS), lv, lc, lr)
+    return (np.empty(scratch_shape(n_state)), np.empty(MAX_TERMS), np.empty(MAX_TERMS), np.empty(MAX_TERMS), lv, lc, lr)
 
 
 @kernel(internal=True, refcounted=False, inline="always")
@@ -816,8 +834,8 @@ def part_loop(cfg, net, st, nf, ni, pa, p, sync, work, out, meta, counters, t_st
     mine = pa.meta[p]
     slots = pa.slots[p]
     state = pa.state[p]
-    ws = (pa.ws_scratch[p][:1], pa.ws_rate[p][:MAX_TERMS], pa.ws_a[p][:MAX_TERMS], pa.ws_b[p][:MAX_TERMS],
-          pa.ws_lv[p][:3], pa.ws_lc[p][:MAX_TERMS + 1], pa.ws_lr[p][:ROOT_ROWS])
+    ws = (pa.ws_scratch[p][:B_ROWS], pa.ws_rate[p][:MAX_TERMS], pa.ws_a[p][:MAX_TERMS],
+          pa.ws_b[p][:MAX_TERMS], pa.ws_lv[p][:3], pa.ws_lc[p][:MAX_TERMS + 1], pa.ws_lr[p][:ROOT_ROWS])
     srt_t, srt_i = work
     out_t, out_i = out[0], out[1]
     smp = (out_t[:0], out_i[:0], pa.out_sr[p], pa.out_st[p], pa.out_sv[p])
@@ -1112,6 +1130,38 @@ def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
     return j, m
 
 
+@kernel(internal=True, refcounted=False, inline="always")
+def flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid):
+    """Runs the updates set aside in ``bs`` (neurons bs[B_J, :nb] of model mid, each with one
+    input, of weight bs[B_W] at port bs[B_PORT] and time bs[B_T], after its state's time and
+    before its safe time, not refractory) as one batch of the model's (m_update_batch, which the
+    compiler vectorizes), then settles each neuron's wake as run_neuron and predict would: the
+    pending one kept after an input of weight <= 0 (exact mode keeps it where nothing could have
+    brought a crossing earlier), none where g is bounded below zero for all time, one at the safe
+    time where that lies past this bucket. The others, whose safe time falls inside the bucket and
+    so need predict's search, are listed in bs[B_FB]; returns their number."""
+    m_update_batch(mid, st, net.params, net.prow, bs[B_J], bs[B_H], bs[B_W], bs[B_PORT], nb, bs[B_MODEL:],
+                   bs[B_SAFE], bs[B_BOUND])
+    end = bucket_start(cfg, k + 1)
+    n_fb = 0
+    for x in range(nb):
+        j = np.int64(bs[B_J, x])
+        t_in = bs[B_T, x]
+        nf[j, T_STATE] = t_in
+        if lowered and bs[B_W, x] <= 0.0 and nf[j, SAFE] > end:
+            nf[j, WAKE_DUE] = math.inf
+        elif bs[B_BOUND, x] < 0.0:
+            nf[j, SAFE] = math.inf
+            nf[j, WAKE_DUE] = math.inf
+        elif t_in + bs[B_SAFE, x] > end:
+            nf[j, SAFE] = t_in + bs[B_SAFE, x]
+            nf[j, WAKE_DUE] = nf[j, SAFE]
+        else:
+            bs[B_FB, n_fb] = j
+            n_fb += 1
+    return n_fb
+
+
 @kernel(internal=True, refcounted=False)
 def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_t, spk_i, order, out, counters, k,
               ws, mid, is_source):
@@ -1120,7 +1170,12 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
     buffer runs low: the caller grows it and calls again). Called with constants for ``mid`` and
     ``is_source`` (simcore.codegen's m_run_stage), so Numba compiles it once per model, each
     dispatch reduced to that model's kernels. The neurons' new wakes are pushed in batches of
-    WAKE_BATCH (schedule_wakes)."""
+    WAKE_BATCH (schedule_wakes). In exact mode (with ``cfg.batch``), a neuron whose only entry in
+    the bucket is an input after its state's time and before its safe time, not refractory, of a
+    model whose batch_ok allows it, is set aside and updated with the others of its wake batch in
+    one call of the model's update_batch (flush_batch), which the compiler vectorizes; those whose
+    safe time then falls inside the bucket come back through run_neuron for predict's search.
+    Neurons are independent within a bucket, so the order this changes alters no result."""
     qf, qi, chunk_next = q
     out_t, out_i, out_sr, out_st, out_sv = out
     smp = (out_sr, out_st, out_sv)
@@ -1128,19 +1183,55 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
     n_v = meta[M_SVALS]
     neurons = not (SOURCES and is_source)
     batch_lo = ti     # touched[batch_lo:ti] have run, their wakes wait in nf[:, WAKE_DUE]
-    while ti < n_touched:
-        if spk_t.size - meta[M_STAGE] < 256:
-            break
-        if neurons and ti - batch_lo == WAKE_BATCH:
-            schedule_wakes(cfg, nf, ni, q, meta, slots, touched, batch_lo, ti, k)
-            batch_lo = ti
-        j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
-        ti += 1
-        pop = net.neuron_pop[j]
-        counters[pop, C_UPDATES] += 1
+    # exact mode: neurons whose update the model takes in a batch wait in the scratch's B_* rows
+    # (flush_batch); those of them that need predict's search then come back through run_neuron
+    batched = not GRID and neurons and cfg.batch
+    bs = ws[0]
+    lowered = net.model_lowered[mid]
+    nb = 0
+    n_fb = 0
+    fb = 0
+    while True:
+        predict_only = fb < n_fb
+        if predict_only:
+            j = np.int64(bs[B_FB, fb])
+            fb += 1
+            m = fb * 0
+            pop = net.neuron_pop[j]
+        else:
+            stop = ti >= n_touched or spk_t.size - meta[M_STAGE] < SPIKE_ROOM
+            if neurons and (ti - batch_lo == WAKE_BATCH or (stop and ti > batch_lo)):
+                if nb > 0:
+                    n_fb = flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid)
+                    nb = 0
+                    fb = 0
+                    continue
+                schedule_wakes(cfg, nf, ni, q, meta, slots, touched, batch_lo, ti, k)
+                batch_lo = ti
+            if stop:
+                break
+            j, m = take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order)
+            ti += 1
+            pop = net.neuron_pop[j]
+            counters[pop, C_UPDATES] += 1
+            if batched and m == 1:
+                e = order[0]
+                t_e = qf[e, QT]
+                r = net.prow[j]
+                # one input, after the state's time, before any crossing can come, not refractory
+                if (qi[e, QKIND] >= 0 and t_e > nf[j, T_STATE] and t_e < nf[j, SAFE]
+                        and nf[j, REF_UNTIL] <= nf[j, T_STATE] and m_batch_ok(mid, st, net.params, r)):
+                    bs[B_J, nb] = j
+                    bs[B_T, nb] = t_e
+                    bs[B_H, nb] = t_e - nf[j, T_STATE]
+                    bs[B_W, nb] = qf[e, QW]
+                    bs[B_PORT, nb] = qi[e, QKIND]
+                    nb += 1
+                    counters[pop, C_DELIVERIES] += 1
+                    continue
         if neurons:
             n_s, n_v, nf[j, WAKE_DUE] = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t,
-                                                   spk_i, ws, smp, n_s, n_v, counters, pop)
+                                                   spk_i, ws, smp, n_s, n_v, counters, pop, predict_only)
             continue
         # a source only takes its samples and schedules its next spike (its spikes do not depend
         # on its state)
@@ -1163,8 +1254,6 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                                                net.rec_var_ptr, net.rec_vars)
         run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
                    net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
-    if neurons:
-        schedule_wakes(cfg, nf, ni, q, meta, slots, touched, batch_lo, ti, k)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti

@@ -41,6 +41,7 @@ class Cfg(NamedTuple):
     n_slots: int                # calendar ring size
     horizon: float              # prediction horizon (seconds)
     n_stages: int               # zero-delay stages
+    batch: bool                 # exact mode: common neuron updates in SIMD batches (flush_batch)
 
 
 class Net(NamedTuple):
@@ -103,11 +104,14 @@ def bucket_width(arrays, grid: bool, dt: float) -> tuple[float, int]:
     return min(arrays.netlist.time.duration, 1e-3), 0
 
 
-def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON, parts: int = 1) -> Layout:
+def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON, parts: int = 1,
+          batch_updates: bool = True) -> Layout:
     """Compiles an expanded netlist for an engine whose dispatch holds ``model_names``, to run on
     ``parts`` partitions (partition_bounds): with more than one, each CSR row is grouped by the
     partition of its targets (sorted by delay within a group), so that a partition reads only
-    its own synapses."""
+    its own synapses. ``batch_updates``: exact mode takes the common neuron updates of models
+    that provide one in SIMD batches (update_batch, with an exponential within one ulp of libm's:
+    spike times can differ from the one-at-a-time path's in the last bits; docs/engine.md)."""
     net_spec = arrays.netlist
     t = net_spec.time
     grid = t.mode == GRID
@@ -249,7 +253,8 @@ def build(arrays, model_names: tuple, horizon: float = DEFAULT_HORIZON, parts: i
     proj_i = np.array([q_port, q_lo, q_ioff, q_soff, q_wic, q_dic, q_woff, q_doff], dtype=np.int64).T.reshape(-1, 8)
     proj_f = np.array([q_wc, q_dc], dtype=np.float64).T.reshape(-1, 2)
     cfg = Cfg(n=n, grid=grid, dt=float(dt), t_end=float(t_end), width=float(width), ticks_per_bucket=int(ticks),
-              n_slots=n_slots, horizon=float(horizon), n_stages=len(stages))
+              n_slots=n_slots, horizon=float(horizon), n_stages=len(stages),
+              batch=bool(batch_updates) and not grid)
     net = Net(
         pop_i=pop_i,
         pop_key=np.array([population_key(net_spec.seed, p.name) for p in pops], dtype=np.uint64),

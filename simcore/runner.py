@@ -45,11 +45,13 @@ class RawRun:
 class Simulation:
     """A network ready to run: ``Simulation(arrays).run()``."""
 
-    def __init__(self, arrays, horizon: float | None = None, engine: str = "auto", threads: int = 1):
+    def __init__(self, arrays, horizon: float | None = None, engine: str = "auto", threads: int = 1,
+                 batch_updates: bool = True):
         """``engine``: which compiled engine, "auto", "own" or "all" (:func:`simcore.codegen.models_for`);
         compiled now if it is not yet. ``threads`` > 1: the neurons run in that many partitions, each
         on a thread (at most Numba's thread count), by an engine built for it; the results are
-        the same bit for bit with any number (docs/engine.md)."""
+        the same bit for bit with any number (docs/engine.md). ``batch_updates``: see
+        :func:`simcore.layout.build`."""
         if int(threads) != threads or threads < 1:
             raise ValueError(f"threads must be a whole number >= 1 (got {threads!r})")
         self.arrays = arrays
@@ -59,7 +61,7 @@ class Simulation:
         names = codegen.models_for(used, grid, engine, threads=self.threads > 1)
         self.engine = codegen.engine_for(names, grid=grid, threads=self.threads > 1)
         kw = {} if horizon is None else {"horizon": horizon}
-        self.layout = build(arrays, names, parts=self.threads, **kw)
+        self.layout = build(arrays, names, parts=self.threads, batch_updates=batch_updates, **kw)
 
     def run(self, progress=None) -> RawRun:
         """Runs to the end (or until interrupted). ``progress(sim_time, t_end, n_events, wall)``
@@ -291,8 +293,8 @@ class _Partitioned:
             np.empty((P, smp), dtype=np.int64), np.empty((P, smp)), np.empty((P, vals)),
             np.zeros((P, len(net.pop_i) + 4, 4), dtype=np.int64),
             # the solver workspace per partition, each row padded (part_loop cuts run_buckets' shapes from it)
-            np.empty((P, 17, n_state)), np.empty((P, MAX_TERMS + 16)), np.empty((P, MAX_TERMS + 16)),
-            np.empty((P, MAX_TERMS + 16)), np.empty((P, 4, MAX_TERMS + 1, MAX_TERMS)),
+            np.empty((P,) + eng.scratch_shape(n_state)), np.empty((P, MAX_TERMS + 16)),
+            np.empty((P, MAX_TERMS + 16)), np.empty((P, MAX_TERMS + 16)), np.empty((P, 4, MAX_TERMS + 1, MAX_TERMS)),
             np.zeros((P, MAX_TERMS + 17), dtype=np.int64), np.empty((P, ROOT_ROWS + 2, MAX_TERMS)))
         self.work = (np.empty(stage), np.empty(stage, dtype=np.int64))
         self.sync = np.zeros(eng.sync_size(P), dtype=np.int64)    # at the top of bucket 0

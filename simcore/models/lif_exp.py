@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from ..egru.gate_math import exp as vexp
 from ..jit import kernel
 
 from netspec.model_spec import NEURON, Constraint, ModelSpec, Param, Port, StateVar
@@ -175,6 +176,89 @@ def reset(s, p, i):
     """Applies the reset; returns the refractory period."""
     s[i, V] = p[i, V_RESET]
     return p[i, T_REF]
+
+
+@kernel(refcounted=False, inline="always")
+def _decay(x):
+    """e^x for x <= 0 without a call, so that a loop over neurons vectorizes: gate_math's exp
+    (within one ulp of libm's), and 0 below -708, where that one stops at e^-708 (libm's is below
+    3.3e-308 there: a current decays to exactly zero, as in advance after long enough)."""
+    e = vexp(x)
+    return e if x > -708.0 else 0.0
+
+
+@kernel(refcounted=False, inline="always")
+def batch_ok(s, p, i):
+    """Whether the engine may take neuron i's update (one input, not refractory, before its safe
+    time) in a batch (update_batch): its time constants apart, so that update_batch's closed form
+    and four plain threshold terms are exactly advance's and threshold_terms'."""
+    return abs(p[i, K_E]) < NEAR and abs(p[i, K_I]) < NEAR and p[i, INV_TE] != p[i, INV_TI]
+
+
+@kernel(refcounted=False, inline="always")
+def input_update(v, ie, ii, tm, te, ti, v_inf, v_th, k_e, k_i, w, port, e_m, e_e, e_i):
+    """One update in the common case (batch_ok, not refractory), given e^{-h r} for r = 1/tau_m,
+    1/tau_exc, 1/tau_inh (tm, te, ti): advance's closed form over h, the input of weight w at
+    port (0: exc), then threshold_terms' four plain terms after it, g(x) = a_0 + a_m e^{-x/tau_m}
+    + a_e e^{-x/tau_exc} + a_i e^{-x/tau_inh}, and from them crossing.safe_time's bound (with
+    selects for its branches, so that a loop of these vectorizes) and upper_bound's over all
+    time, a_0 + sum_k max(a_k, 0). Returns (v, i_exc, i_inh, safe time, bound)."""
+    v = v_inf + (v - v_inf) * e_m + ie * (k_e * (e_e - e_m)) + ii * (k_i * (e_i - e_m))
+    ie = ie * e_e + (w if port == 0 else 0.0)
+    ii = ii * e_i + (w if port != 0 else 0.0)
+    a_0 = v_inf - v_th
+    a_e = ie * k_e
+    a_i = ii * k_i
+    a_m = v - v_inf - a_e - a_i
+    # safe_time: slopes -r_k a_k, their positive parts (M1), curvatures r_k^2 a_k (M2)
+    d_m = -tm * a_m
+    d_e = -te * a_e
+    d_i = -ti * a_i
+    g0 = a_0 + a_m + a_e + a_i
+    s1 = d_m + d_e + d_i
+    m1 = max(d_m, 0.0) + max(d_e, 0.0) + max(d_i, 0.0)
+    m2 = max(-tm * d_m, 0.0) + max(-te * d_e, 0.0) + max(-ti * d_i, 0.0)
+    x1 = -g0 / m1
+    root = math.sqrt(max(s1 * s1 - 2.0 * m2 * g0, 0.0))
+    x2 = -2.0 * g0 / (s1 + root) if s1 >= 0.0 else (root - s1) / m2
+    xs = x2 if x2 > x1 else x1
+    xs = (math.inf if s1 <= 0.0 else -g0 / s1) if m2 <= 0.0 else xs
+    xs = math.inf if m1 <= 0.0 else xs
+    xs = 0.0 if g0 >= 0.0 else xs
+    return v, ie, ii, xs, a_0 + max(a_m, 0.0) + max(a_e, 0.0) + max(a_i, 0.0)
+
+
+@kernel(refcounted=False)
+def update_batch(s, p, prow, j, h, w, port, nb, cols, x_safe, bound):
+    """The exact-mode engine's batched update of neurons j[:nb] (batch_ok, not refractory, no
+    crossing before the input): input_update for each, advancing it by h[x] with an input of
+    weight w[x] at port[x]; the safe times into x_safe, the bounds into bound. The state and
+    parameter rows are gathered into ``cols`` (10 rows of at least nb), so that the update is one
+    loop without calls or branches, which the compiler vectorizes (_decay's exponential), and the
+    state is scattered back."""
+    for x in range(nb):
+        n = np.int64(j[x])
+        r = prow[n]
+        cols[V, x] = s[n, V]
+        cols[IE, x] = s[n, IE]
+        cols[II, x] = s[n, II]
+        cols[3, x] = p[r, INV_TM]
+        cols[4, x] = p[r, INV_TE]
+        cols[5, x] = p[r, INV_TI]
+        cols[6, x] = p[r, V_INF]
+        cols[7, x] = p[r, V_TH]
+        cols[8, x] = p[r, K_E]
+        cols[9, x] = p[r, K_I]
+    for x in range(nb):
+        tm, te, ti = cols[3, x], cols[4, x], cols[5, x]
+        cols[V, x], cols[IE, x], cols[II, x], x_safe[x], bound[x] = input_update(
+            cols[V, x], cols[IE, x], cols[II, x], tm, te, ti, cols[6, x], cols[7, x], cols[8, x], cols[9, x],
+            w[x], port[x], _decay(-h[x] * tm), _decay(-h[x] * te), _decay(-h[x] * ti))
+    for x in range(nb):
+        n = np.int64(j[x])
+        s[n, V] = cols[V, x]
+        s[n, IE] = cols[IE, x]
+        s[n, II] = cols[II, x]
 
 
 #: inputs change currents, not v: no threshold test right after an input
