@@ -1196,7 +1196,7 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
         if predict_only:
             j = np.int64(bs[B_FB, fb])
             fb += 1
-            m = fb * 0
+            m = fb * 0        # no entries (an int64 like take_touched's count)
             pop = net.neuron_pop[j]
         else:
             stop = ti >= n_touched or spk_t.size - meta[M_STAGE] < SPIKE_ROOM
