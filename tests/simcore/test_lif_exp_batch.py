@@ -52,12 +52,13 @@ def _neurons(rng, n):
 
 def test_update_batch_matches_the_one_neuron_kernels():
     """States within 1e-15 relative or 1e-17 V (the vectorized exponential is within one ulp of
-    libm's; an input can cancel most of a decayed current), safe times within 1e-13 relative with the same infinities, bounds of the same sign."""
+    libm's; an input can cancel most of a decayed current), safe times within 1e-13 relative
+    with the same infinities, bounds of the same sign."""
     rng = np.random.default_rng(7)
     nb = 2000
     s, p, prow, h, w, port = _neurons(rng, nb)
     j = rng.permutation(nb).astype(float)
-    for k, n in enumerate((1, 7, 64, nb)):     # scalar remainder only, and vector bodies with it
+    for n in (1, 7, 64, nb):     # the scalar remainder only (8 lanes a vector), and vector bodies
         s_ref, s_bat = s.copy(), s.copy()
         xs_ref, b_ref, xs_bat, b_bat = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
         _one_at_a_time(s_ref, p, prow, j, h, w, port, n, xs_ref, b_ref)
