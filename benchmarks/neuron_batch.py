@@ -22,7 +22,8 @@ for safe_time's branches. Before timing, both are checked against the engine's k
 exponentials differ in their last bits), and the same neurons with no crossing ever. It prints the
 nanoseconds per update, medians of the repeats (the two alternating), with the compile time apart.
 For comparison (docs/engine.md, "The budget for cpp_standalone's speed"): cpp_standalone's whole
-CUBA run on one thread comes to 30 ns per delivery, evsim's to 90-110 ns per update.
+CUBA run on one thread comes to 30-40 ns per delivery, evsim's to 90-110 ns per update before
+the batches, 93 ns after (nineteenth session).
 
     .venv/bin/python benchmarks/neuron_batch.py [--batch 192] [--repeat 7]
 """

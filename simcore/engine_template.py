@@ -375,6 +375,26 @@ def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
             return 1
 
 
+@kernel(internal=True, refcounted=False, inline="always")
+def wake_without_search(cfg, nf, j, k, start, bound, x_safe):
+    """Neuron j's next wake where bounds settle it without predict's search, given the upper
+    bound of g over all time after ``start`` and the safe time x_safe (crossing.safe_time: no
+    crossing before start + x_safe): none (inf) where g stays below zero, else the safe time
+    where that lies past bucket k (look again then, without any exponential; grid mode: the step
+    at or before it). Sets nf[j, SAFE] in both cases. -1 where a crossing may come inside the
+    bucket: the search must run (predict; flush_batch hands such neurons back to it)."""
+    if bound < 0.0:
+        nf[j, SAFE] = math.inf
+        return math.inf
+    t_w = start + x_safe
+    if t_w <= bucket_start(cfg, k + 1):
+        return -1.0
+    if GRID:
+        t_w = math.floor(t_w / cfg.dt) * cfg.dt
+    nf[j, SAFE] = t_w
+    return t_w
+
+
 @kernel(internal=True, refcounted=False, inline="always")    # one caller; a call costs ~20 % of CUBA's run
 def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
     """Fires neuron j's crossings left in bucket k; returns the time of its next wake (its next
@@ -387,19 +407,11 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
         if GRID:
             start = round(start / cfg.dt) * cfg.dt
         n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
-        if upper_bound(n, rate, a, b, 0.0, math.inf, lr[E_HI]) < 0.0:
-            nf[j, SAFE] = math.inf
-            return math.inf
-        end = bucket_start(cfg, k + 1)
-        x_safe = safe_time(n, rate, a, b)
-        if start + x_safe > end:
-            # no crossing in this bucket (slope and curvature bounds): look again at the bound,
-            # without any exponential; the search waits for a wake that is not stale
-            t_w = start + x_safe
-            if GRID:
-                t_w = math.floor(t_w / cfg.dt) * cfg.dt
-            nf[j, SAFE] = t_w
+        bound = upper_bound(n, rate, a, b, 0.0, math.inf, lr[E_HI])
+        t_w = wake_without_search(cfg, nf, j, k, start, bound, safe_time(n, rate, a, b) if bound >= 0.0 else 0.0)
+        if t_w >= 0.0:
             return t_w
+        end = bucket_start(cfg, k + 1)
         hi = fmax(end - start, 0.0) + cfg.horizon
         if GRID:
             m0 = round(start / cfg.dt)
@@ -1137,9 +1149,9 @@ def flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid):
     before its safe time, not refractory) as one batch of the model's (m_update_batch, which the
     compiler vectorizes), then settles each neuron's wake as run_neuron and predict would: the
     pending one kept after an input of weight <= 0 (exact mode keeps it where nothing could have
-    brought a crossing earlier), none where g is bounded below zero for all time, one at the safe
-    time where that lies past this bucket. The others, whose safe time falls inside the bucket and
-    so need predict's search, are listed in bs[B_FB]; returns their number."""
+    brought a crossing earlier), else wake_without_search's, predict's own first step. The others,
+    whose safe time falls inside the bucket and so need predict's search, are listed in
+    bs[B_FB]; returns their number."""
     m_update_batch(mid, st, net.params, net.prow, bs[B_J], bs[B_H], bs[B_W], bs[B_PORT], nb, bs[B_MODEL:],
                    bs[B_SAFE], bs[B_BOUND])
     end = bucket_start(cfg, k + 1)
@@ -1150,12 +1162,10 @@ def flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid):
         nf[j, T_STATE] = t_in
         if lowered and bs[B_W, x] <= 0.0 and nf[j, SAFE] > end:
             nf[j, WAKE_DUE] = math.inf
-        elif bs[B_BOUND, x] < 0.0:
-            nf[j, SAFE] = math.inf
-            nf[j, WAKE_DUE] = math.inf
-        elif t_in + bs[B_SAFE, x] > end:
-            nf[j, SAFE] = t_in + bs[B_SAFE, x]
-            nf[j, WAKE_DUE] = nf[j, SAFE]
+            continue
+        t_w = wake_without_search(cfg, nf, j, k, t_in, bs[B_BOUND, x], bs[B_SAFE, x])
+        if t_w >= 0.0:
+            nf[j, WAKE_DUE] = t_w
         else:
             bs[B_FB, n_fb] = j
             n_fb += 1
