@@ -11,14 +11,17 @@ reference counting), then runs the simulation RUNS more times:
     perf report -i perf.data --no-children --sort dso,sym
 
 A function's range reaches to the next named address, so code inlined into a function counts as
-that function's, and code Numba links into a caller's library (each callee is compiled again
-there) may fall under the name before it: trust the runtime helpers' names and the large entries.
+that function's. A process that compiles the engine (empty caches: EVSIM_CACHE_DIR and
+NUMBA_CACHE_DIR pointing at new folders) also names the callees that LLVM kept as functions
+inside each library (run_stage, update_batch, fire_until...); loaded from the cache, a library
+names only its entry point, and code linked into it falls under that name.
 
-With a third argument FUNCTION (e.g. run_buckets, into which nearly all of the engine is inlined)
-it also writes that function's machine code to /tmp/perf-PID-FUNCTION.bin and prints where it
-was loaded, for samples per instruction:
+With a third argument FUNCTION (e.g. run_buckets, into which most of the engine is inlined) it
+also writes the machine code of every copy of that function to /tmp/perf-PID-FUNCTION-ADDR.bin
+(a caller's library holds its own copy of a callee: the samples tell which one runs), for
+samples per instruction:
 
-    objdump -D -b binary -mi386:x86-64 --adjust-vma=ADDR /tmp/perf-PID-FUNCTION.bin > code.s
+    objdump -D -b binary -mi386:x86-64 --adjust-vma=0xADDR /tmp/perf-PID-FUNCTION-ADDR.bin > code.s
     perf script -i perf.data -F ip,sym | awk '$2 == "FUNCTION" {print $1}' | sort | uniq -c | sort -rn
 
 (samples pile up on the instruction after the one that stalls; docs/engine.md "Latency, not work").
@@ -30,6 +33,7 @@ was loaded, for samples per instruction:
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import backends
@@ -55,7 +59,23 @@ def named_addresses() -> list[tuple[int, str]]:
                 continue
             for cres in obj.overloads.values():
                 found.append((cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name), attr))
+                # a library compiled in this process (not loaded from the cache) also names the
+                # callees linked into it that LLVM kept as functions (run_stage, update_batch...)
+                module = getattr(cres.library, "_final_module", None)
+                for fn in module.functions if module is not None else ():
+                    if not fn.is_declaration and fn.name.startswith("_ZN"):
+                        found.append((cres.library.get_pointer_to_function(fn.name), _short(fn.name)))
     return sorted({(a, n) for a, n in found if a})
+
+
+def _short(mangled: str) -> str:
+    """The last component of a Numba-mangled name (``_ZN<len><part>...``): the function's own name."""
+    parts, pos = [], 3
+    while (m := re.match(r"\d+", mangled[pos:])):
+        n = int(m.group())
+        parts.append(mangled[pos + m.end():pos + m.end() + n])
+        pos += m.end() + n
+    return parts[-1] if parts else mangled
 
 
 def main(argv: list[str]) -> int:
@@ -83,16 +103,15 @@ def main(argv: list[str]) -> int:
         if not ranges:
             print(f"no compiled function named {argv[2]!r}", file=sys.stderr)
             return 2
-        addr, size = max(ranges, key=lambda r: r[1])
-        with open("/proc/self/maps") as fh:     # the next name may lie in another mapping: stop at this one's end
-            for line in fh:
-                lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
-                if lo <= addr < hi:
-                    size = min(size, hi - addr)
-        code = f"/tmp/perf-{os.getpid()}-{argv[2]}.bin"
-        with open(code, "wb") as fh:
-            fh.write(ctypes.string_at(addr, size))
-        print(f"{argv[2]}: {size} bytes at {addr:#x} in {code}", file=sys.stderr)
+        with open("/proc/self/maps") as fh:
+            maps = [tuple(int(x, 16) for x in line.split()[0].split("-")) for line in fh]
+        for addr, size in ranges:      # every copy: a caller's library may hold the one that runs
+            # the next name may lie in another mapping: stop at this one's end
+            size = min([size] + [hi - addr for lo, hi in maps if lo <= addr < hi])
+            code = f"/tmp/perf-{os.getpid()}-{argv[2]}-{addr:x}.bin"
+            with open(code, "wb") as fh:
+                fh.write(ctypes.string_at(addr, size))
+            print(f"{argv[2]}: {size} bytes at {addr:#x} in {code}", file=sys.stderr)
     for _ in range(int(argv[1])):
         backends.run(net, threads=threads)
     return 0

@@ -94,6 +94,10 @@ WAKE_DUE = NEXT_SRC
 # of the source's) that counts (-1: none queued); the queue may hold others, superseded, which
 # group_stage drops: they lie in other buckets, or behind the one that counts in its bucket
 WAKE_AT, SRC_POS, NB_HEAD = 0, 1, 2
+# a neuron's KNOWN (the same column as a source's SRC_POS): 1 while nf[j, SAFE] is the crossing that
+# predict's search found (exact mode) and no input has changed the neuron's course since, so that
+# the wake there fires without searching for it again
+KNOWN = SRC_POS
 # population columns of `pop_i`
 P_OFFSET, P_MODEL, P_KIND, P_STAGE, P_RECORD, P_PROJ_LO, P_PROJ_HI = 0, 1, 2, 3, 4, 5, 6
 # projection columns of `proj_i` and `proj_f`
@@ -323,9 +327,11 @@ def emit(spk_t, spk_i, meta, t, j):
 
 
 @kernel(internal=True, refcounted=False)
-def reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp):
-    """Applies the model's reset at t_sp and starts the refractory period."""
+def reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_sp):
+    """Applies the model's reset at t_sp and starts the refractory period (a crossing predict
+    found is past: ni[j, KNOWN] cleared)."""
     t_ref = m_reset(mid, sv, pv, i0)
+    ni[j, KNOWN] = 0
     if GRID:
         # held at the reset value up to point p - 1 + R, R = Brian2's timestep(t_ref)
         # (as integer * dt, like every grid time, so that comparisons with input times are exact)
@@ -336,7 +342,7 @@ def reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp):
 
 
 @kernel(internal=True, refcounted=False)
-def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
+def fire_until(cfg, mid, sv, pv, i0, nf, ni, j, t_lim, defer_at_limit, spk_t, spk_i, meta,
                scratch, rate, a, b, lv, lc, lr):
     """Fires every threshold crossing of neuron j up to and including t_lim, with no input in
     between. Returns 1 if it fired exactly at t_lim; then, if ``defer_at_limit``, the reset is
@@ -370,13 +376,13 @@ def fire_until(cfg, mid, sv, pv, i0, nf, j, t_lim, defer_at_limit, spk_t, spk_i,
         emit(spk_t, spk_i, meta, t_sp, j)
         at_limit = t_sp == t_lim
         if not (at_limit and defer_at_limit):
-            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_sp)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_sp)
         if at_limit:
             return 1
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def wake_without_search(cfg, nf, j, k, start, bound, x_safe):
+def wake_without_search(cfg, nf, ni, j, k, start, bound, x_safe):
     """Neuron j's next wake where bounds settle it without predict's search, given the upper
     bound of g over all time after ``start`` and the safe time x_safe (crossing.safe_time: no
     crossing before start + x_safe): none (inf) where g stays below zero, else the safe time
@@ -385,6 +391,7 @@ def wake_without_search(cfg, nf, j, k, start, bound, x_safe):
     bucket: the search must run (predict; flush_batch hands such neurons back to it)."""
     if bound < 0.0:
         nf[j, SAFE] = math.inf
+        ni[j, KNOWN] = 0
         return math.inf
     t_w = start + x_safe
     if t_w <= bucket_start(cfg, k + 1):
@@ -392,23 +399,36 @@ def wake_without_search(cfg, nf, j, k, start, bound, x_safe):
     if GRID:
         t_w = math.floor(t_w / cfg.dt) * cfg.dt
     nf[j, SAFE] = t_w
+    ni[j, KNOWN] = 0
     return t_w
 
 
 @kernel(internal=True, refcounted=False, inline="always")    # one caller; a call costs ~20 % of CUBA's run
-def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
+def predict(cfg, mid, sv, pv, i0, nf, ni, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr):
     """Fires neuron j's crossings left in bucket k; returns the time of its next wake (its next
     crossing, or when to look again), inf if it cannot reach threshold without input. Sets the
-    neuron's safe time: no crossing happens before it unless an input arrives."""
+    neuron's safe time: no crossing happens before it unless an input arrives. A crossing that
+    its search found past the bucket is remembered (ni[j, KNOWN]): when its bucket comes with no
+    input in between, it fires without a second search (exact mode)."""
     while True:
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
+        t_c = nf[j, SAFE]
+        if not GRID and ni[j, KNOWN] == 1 and bucket_of(cfg, t_c) <= k and t_c < cfg.t_end:
+            # the crossing found before; searching again from the same course would find it again
+            # (to the last bits: the search's interval would differ)
+            ni[j, KNOWN] = 0
+            m_advance(mid, sv, pv, i0, t_state, t_c, ref)
+            nf[j, T_STATE] = t_c
+            emit(spk_t, spk_i, meta, t_c, j)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_c)
+            continue
         start = fmax(t_state, ref)
         if GRID:
             start = round(start / cfg.dt) * cfg.dt
         n = terms_at(mid, sv, pv, i0, start, t_state, ref, scratch, rate, a, b)
         bound = upper_bound(n, rate, a, b, 0.0, math.inf, lr[E_HI])
-        t_w = wake_without_search(cfg, nf, j, k, start, bound, safe_time(n, rate, a, b) if bound >= 0.0 else 0.0)
+        t_w = wake_without_search(cfg, nf, ni, j, k, start, bound, safe_time(n, rate, a, b) if bound >= 0.0 else 0.0)
         if t_w >= 0.0:
             return t_w
         end = bucket_start(cfg, k + 1)
@@ -435,14 +455,15 @@ def predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a
             m_advance(mid, sv, pv, i0, t_state, t_c, ref)
             nf[j, T_STATE] = t_c
             emit(spk_t, spk_i, meta, t_c, j)
-            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_c)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_c)
             continue
         nf[j, SAFE] = t_w
+        ni[j, KNOWN] = 0 if GRID or math.isinf(t_c) else 1
         return t_w
 
 
 @kernel(internal=True, refcounted=False)
-def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, spk_t, spk_i, ws, smp, n_s, n_v,
+def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v,
                 rec_group, rec_every, rec_var_ptr, rec_vars):
     """Samples neuron j's state at t (after firing its crossings up to t) for sampling slot r;
     returns the next sample if it falls in bucket k (time, slot; else inf, -1, after
@@ -452,7 +473,7 @@ def take_sample(cfg, k, j, r, t, changed, q, slots, meta, sv, pv, i0, nf, mid, s
     out_sr, out_st, out_sv = smp
     if t >= nf[j, SAFE] or changed:
         no_defer = np.bool_(False)   # not a literal: that would compile fire_until twice
-        fire_until(cfg, mid, sv, pv, i0, nf, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+        fire_until(cfg, mid, sv, pv, i0, nf, ni, j, t, no_defer, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     m_advance(mid, sv, pv, i0, nf[j, T_STATE], t, nf[j, REF_UNTIL])
     if t > nf[j, T_STATE]:
         nf[j, T_STATE] = t
@@ -516,7 +537,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         if pend_t < t_x:
             # the state after everything at pend_t (inputs at the same time come first)
             pend_t, pend_r, n_s, n_v = take_sample(cfg, k, j, pend_r, pend_t, changed, q, slots, meta, sv, pv, i0,
-                                                   nf, mid, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
+                                                   nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v, rec_group, rec_every,
                                                    rec_var_ptr, rec_vars)
             continue
         if x >= n_ent:
@@ -527,7 +548,7 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
             t_in = nf[j, T_STATE]   # a rounding-level overlap across a bucket boundary
         spiked = 0
         if t_in >= nf[j, SAFE] or changed:
-            spiked = fire_until(cfg, mid, sv, pv, i0, nf, j, t_in, np.bool_(GRID), spk_t, spk_i, meta,
+            spiked = fire_until(cfg, mid, sv, pv, i0, nf, ni, j, t_in, np.bool_(GRID), spk_t, spk_i, meta,
                                 scratch, rate, a, b, lv, lc, lr)
         ref = nf[j, REF_UNTIL]
         m_advance(mid, sv, pv, i0, nf[j, T_STATE], t_in, ref)
@@ -539,23 +560,24 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == t_x:
             f = order[x]
             m_apply(mid, sv, pv, i0, qi[f, QKIND], qf[f, QW], refractory)
+            ni[j, KNOWN] = 0
             if qf[f, QW] > 0.0:
                 keep = False
             counters[pop, C_DELIVERIES] += 1
             x += 1
         changed = True
         if spiked == 1 and GRID:
-            reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_in)
         elif jumps and not GRID and not refractory:
             n = m_terms(mid, sv, pv, i0, rate, a, b)
             if eval_g(n, rate, a, b, 0.0) >= 0.0:
                 emit(spk_t, spk_i, meta, t_in, j)
-                reset_neuron(cfg, mid, sv, pv, i0, nf, j, t_in)
+                reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_in)
     if keep and meta[M_STAGE] == n_spikes and nf[j, SAFE] > bucket_start(cfg, k + 1):
         # not woken, only inputs of weight <= 0 (or samples), no spike, and the pending wake (at
         # SAFE) lies beyond this bucket: it stays valid, since those inputs only delay crossings
         return n_s, n_v, math.inf
-    t_w = predict(cfg, mid, sv, pv, i0, nf, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
+    t_w = predict(cfg, mid, sv, pv, i0, nf, ni, j, k, spk_t, spk_i, meta, scratch, rate, a, b, lv, lc, lr)
     return n_s, n_v, t_w
 
 
@@ -1143,7 +1165,7 @@ def take_touched(net, st, nf, ni, qf, qi, touched, ti, n_touched, order):
 
 
 @kernel(internal=True, refcounted=False, inline="always")
-def flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid):
+def flush_batch(cfg, net, st, nf, ni, k, bs, nb, lowered, mid):
     """Runs the updates set aside in ``bs`` (neurons bs[B_J, :nb] of model mid, each with one
     input, of weight bs[B_W] at port bs[B_PORT] and time bs[B_T], after its state's time and
     before its safe time, not refractory) as one batch of the model's (m_update_batch, which the
@@ -1160,10 +1182,11 @@ def flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid):
         j = np.int64(bs[B_J, x])
         t_in = bs[B_T, x]
         nf[j, T_STATE] = t_in
+        ni[j, KNOWN] = 0
         if lowered and bs[B_W, x] <= 0.0 and nf[j, SAFE] > end:
             nf[j, WAKE_DUE] = math.inf
             continue
-        t_w = wake_without_search(cfg, nf, j, k, t_in, bs[B_BOUND, x], bs[B_SAFE, x])
+        t_w = wake_without_search(cfg, nf, ni, j, k, t_in, bs[B_BOUND, x], bs[B_SAFE, x])
         if t_w >= 0.0:
             nf[j, WAKE_DUE] = t_w
         else:
@@ -1212,7 +1235,7 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
             stop = ti >= n_touched or spk_t.size - meta[M_STAGE] < SPIKE_ROOM
             if neurons and (ti - batch_lo == WAKE_BATCH or (stop and ti > batch_lo)):
                 if nb > 0:
-                    n_fb = flush_batch(cfg, net, st, nf, k, bs, nb, lowered, mid)
+                    n_fb = flush_batch(cfg, net, st, nf, ni, k, bs, nb, lowered, mid)
                     nb = 0
                     fb = 0
                     continue
@@ -1239,31 +1262,36 @@ def run_stage(cfg, net, st, nf, ni, q, meta, slots, touched, ti, n_touched, spk_
                     nb += 1
                     counters[pop, C_DELIVERIES] += 1
                     continue
-        if neurons:
-            n_s, n_v, nf[j, WAKE_DUE] = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t,
-                                                   spk_i, ws, smp, n_s, n_v, counters, pop, predict_only)
-            continue
-        # a source only takes its samples and schedules its next spike (its spikes do not depend
-        # on its state)
-        sv = st[j:j + 1]
-        pv = net.params[net.prow[j]:net.prow[j] + 1]
-        i0 = j * 0
-        for x in range(m):
-            f = order[x]
-            if qi[f, QKIND] != KIND_SAMPLE:
+        # under the global SOURCES alone, which Numba prunes before typing: an engine without
+        # sources compiles none of their code (run_source, next_source_time; `neurons` would not
+        # be pruned)
+        if SOURCES:
+            if is_source:
+                # a source only takes its samples and schedules its next spike (its spikes do not
+                # depend on its state)
+                sv = st[j:j + 1]
+                pv = net.params[net.prow[j]:net.prow[j] + 1]
+                i0 = j * 0
+                for x in range(m):
+                    f = order[x]
+                    if qi[f, QKIND] != KIND_SAMPLE:
+                        continue
+                    if bucket_of(cfg, qf[f, QT]) > k:
+                        schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[f, QT], j, 0.0, KIND_SAMPLE,
+                                 qi[f, QAUX])
+                        continue
+                    t_s = qf[f, QT]
+                    r = qi[f, QAUX]
+                    unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
+                    while r >= 0:
+                        t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, sv, pv, i0,
+                                                       nf, ni, mid, spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group,
+                                                       net.rec_every, net.rec_var_ptr, net.rec_vars)
+                run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
+                           net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
                 continue
-            if bucket_of(cfg, qf[f, QT]) > k:
-                schedule(cfg, qf, qi, chunk_next, meta, slots, k, qf[f, QT], j, 0.0, KIND_SAMPLE, qi[f, QAUX])
-                continue
-            t_s = qf[f, QT]
-            r = qi[f, QAUX]
-            unchanged = r < 0   # False, as a variable: literal arguments specialise the callee
-            while r >= 0:
-                t_s, r, n_s, n_v = take_sample(cfg, k, j, r, t_s, unchanged, q, slots, meta, sv, pv, i0, nf, mid,
-                                               spk_t, spk_i, ws, smp, n_s, n_v, net.rec_group, net.rec_every,
-                                               net.rec_var_ptr, net.rec_vars)
-        run_source(cfg, j, k, qf, qi, chunk_next, slots, meta, sv, pv, i0, net.pop_i, net.pop_key,
-                   net.neuron_pop, net.src_ptr, net.src_times, nf, ni, spk_t, spk_i)
+        n_s, n_v, nf[j, WAKE_DUE] = run_neuron(cfg, net, j, k, order, m, q, slots, meta, st, nf, ni, mid, spk_t,
+                                               spk_i, ws, smp, n_s, n_v, counters, pop, predict_only)
     meta[M_SAMPLES] = n_s
     meta[M_SVALS] = n_v
     return ti
