@@ -387,8 +387,9 @@ def wake_without_search(cfg, nf, ni, j, k, start, bound, x_safe):
     bound of g over all time after ``start`` and the safe time x_safe (crossing.safe_time: no
     crossing before start + x_safe): none (inf) where g stays below zero, else the safe time
     where that lies past bucket k (look again then, without any exponential; grid mode: the step
-    at or before it). Sets nf[j, SAFE] in both cases. -1 where a crossing may come inside the
-    bucket: the search must run (predict; flush_batch hands such neurons back to it)."""
+    at or before it). Sets nf[j, SAFE] in both cases (neither is a crossing found: ni[j, KNOWN]
+    cleared). -1 where a crossing may come inside the bucket: the search must run (predict;
+    flush_batch hands such neurons back to it)."""
     if bound < 0.0:
         nf[j, SAFE] = math.inf
         ni[j, KNOWN] = 0
@@ -413,15 +414,14 @@ def predict(cfg, mid, sv, pv, i0, nf, ni, j, k, spk_t, spk_i, meta, scratch, rat
     while True:
         t_state = nf[j, T_STATE]
         ref = nf[j, REF_UNTIL]
-        t_c = nf[j, SAFE]
-        if not GRID and ni[j, KNOWN] == 1 and bucket_of(cfg, t_c) <= k and t_c < cfg.t_end:
+        t_known = nf[j, SAFE]
+        if not GRID and ni[j, KNOWN] == 1 and bucket_of(cfg, t_known) <= k and t_known < cfg.t_end:
             # the crossing found before; searching again from the same course would find it again
-            # (to the last bits: the search's interval would differ)
-            ni[j, KNOWN] = 0
-            m_advance(mid, sv, pv, i0, t_state, t_c, ref)
-            nf[j, T_STATE] = t_c
-            emit(spk_t, spk_i, meta, t_c, j)
-            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_c)
+            # (to the last bits: the search's interval would differ). The reset clears the mark.
+            m_advance(mid, sv, pv, i0, t_state, t_known, ref)
+            nf[j, T_STATE] = t_known
+            emit(spk_t, spk_i, meta, t_known, j)
+            reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_known)
             continue
         start = fmax(t_state, ref)
         if GRID:
