@@ -14,10 +14,10 @@ run, medians and ranges, and the median of the per-pair ratios.
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import numpy as np
 
+import _bench as B
 import backends
 import netspec
 
@@ -64,10 +64,9 @@ def main(argv=None) -> int:
             times[batch].append(pair[batch])
         ratios.append(pair[True] / pair[False])
     for batch, label in ((False, "one at a time"), (True, "batched")):
-        ts = times[batch]
-        print(f"{label:14} {statistics.median(ts):.4f} s  [{min(ts):.4f}-{max(ts):.4f}]")
-    print(f"batched / one at a time: {statistics.median(ratios):.3f} (median of {args.pairs} pairs, "
-          f"[{min(ratios):.3f}-{max(ratios):.3f}]), {args.threads} thread(s)")
+        print(f"{label:14} {B.fmt_stat(B.stats(times[batch]), 4)} s")
+    print(f"batched / one at a time: {B.fmt_stat(B.stats(ratios))} (median [min-max] of {args.pairs} pairs), "
+          f"{args.threads} thread(s)")
     return 0
 
 

@@ -560,12 +560,12 @@ def run_neuron(cfg, net, j, k, order, n_ent, q, slots, meta, st, nf, ni, mid, sp
         while x < n_ent and qi[order[x], QKIND] >= 0 and qf[order[x], QT] == t_x:
             f = order[x]
             m_apply(mid, sv, pv, i0, qi[f, QKIND], qf[f, QW], refractory)
-            ni[j, KNOWN] = 0
             if qf[f, QW] > 0.0:
                 keep = False
             counters[pop, C_DELIVERIES] += 1
             x += 1
         changed = True
+        ni[j, KNOWN] = 0      # the course changed: a crossing predict found is no longer known
         if spiked == 1 and GRID:
             reset_neuron(cfg, mid, sv, pv, i0, nf, ni, j, t_in)
         elif jumps and not GRID and not refractory:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
-from benchmarks import batch_updates  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+import batch_updates  # noqa: E402
 
 CUBA = os.path.join(os.path.dirname(__file__), "..", "..", "yaml_models", "cuba.yaml")
 
